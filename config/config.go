@@ -1,0 +1,237 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole hub configuration, decoded from one YAML document.
+// Relative file paths (store.dsn for SQLite, plugins_dir, plugin paths) are
+// taken relative to the hub's working directory.
+type Config struct {
+	// Listen is the host:port of the one public listener.
+	Listen string `yaml:"listen"`
+	// PublicURL is how customers and agents reach the hub (behind a proxy it
+	// differs from Listen). No trailing slash.
+	PublicURL  string           `yaml:"public_url"`
+	Log        Log              `yaml:"log"`
+	Store      Store            `yaml:"store"`
+	PluginsDir string           `yaml:"plugins_dir"`
+	Console    Console          `yaml:"console"`
+	Limits     Limits           `yaml:"limits"`
+	Plugins    []PluginInstance `yaml:"plugins"`
+	Tenants    []Tenant         `yaml:"tenants"`
+}
+
+// Log configures the hub's log/slog handler.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // json or text
+}
+
+// Store selects the database.
+type Store struct {
+	Driver string `yaml:"driver"` // sqlite or postgres
+	// DSN is a file path for SQLite and a postgres:// URL for PostgreSQL.
+	DSN string `yaml:"dsn"`
+	// GroupCommitWindow is how long a write waits for others to share its
+	// transaction; 0 commits every write on its own.
+	GroupCommitWindow Duration `yaml:"group_commit_window"`
+	// GroupCommitMax caps the writes sharing one transaction.
+	GroupCommitMax int `yaml:"group_commit_max"`
+}
+
+// Console configures the agent console's sessions and CSRF checks.
+type Console struct {
+	SessionTTL    Duration `yaml:"session_ttl"`
+	SecureCookies bool     `yaml:"secure_cookies"`
+	// AllowedOrigins are Origins accepted besides PublicURL's own.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// Limits protect the public listener's customer routes (/c/...).
+type Limits struct {
+	MaxBodyBytes  int64 `yaml:"max_body_bytes"`
+	MaxFrameBytes int64 `yaml:"max_frame_bytes"` // one customer WebSocket frame
+	// RatePerSecond and Burst form a token bucket per client IP.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	Burst         int     `yaml:"burst"`
+}
+
+// PluginInstance is one running copy of a channel or bridge plugin, mounted
+// at /c/{instance}/ on the public listener.
+type PluginInstance struct {
+	Instance string `yaml:"instance"`
+	// Plugin names a binary inside Config.PluginsDir; Path names one
+	// anywhere. Exactly one of them is set.
+	Plugin string `yaml:"plugin"`
+	Path   string `yaml:"path"`
+	Tenant string `yaml:"tenant"`
+	// Config is handed to the plugin as JSON; the plugin validates it.
+	Config   map[string]any `yaml:"config"`
+	Disabled bool           `yaml:"disabled"`
+}
+
+// Tenant is one isolated company: its own groups, queues and users.
+type Tenant struct {
+	ID     string  `yaml:"id"`
+	Name   string  `yaml:"name"` // defaults to ID
+	Groups []Group `yaml:"groups"`
+	Queues []Queue `yaml:"queues"`
+	Users  []User  `yaml:"users"`
+}
+
+// Group is a functional group of users (sales, support, ...).
+type Group struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"` // defaults to ID
+}
+
+// Queue holds waiting customer chats until an agent takes them.
+type Queue struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"` // defaults to ID
+	Group    string `yaml:"group"`
+	Priority int    `yaml:"priority"` // 0-9, higher is served first
+	// OfferTimeout is how long an agent has to accept an offered chat.
+	OfferTimeout        Duration `yaml:"offer_timeout"`
+	FirstResponseTarget Duration `yaml:"first_response_target"`
+	ResponseTarget      Duration `yaml:"response_target"`
+	WrapUpTimeout       Duration `yaml:"wrap_up_timeout"`
+	// MaxWait is how long a chat may wait before it overflows; 0 = no limit.
+	MaxWait       Duration `yaml:"max_wait"`
+	OverflowQueue string   `yaml:"overflow_queue"`
+	AutoAccept    bool     `yaml:"auto_accept"`
+	// MissedOffersLimit is how many offers in a row an agent may let time
+	// out before being made unavailable.
+	MissedOffersLimit int      `yaml:"missed_offers_limit"`
+	Languages         []string `yaml:"languages"`
+	// Default marks the queue for chats that name none. See Tenant.DefaultQueue.
+	Default bool `yaml:"default"`
+}
+
+// Roles a user may have.
+const (
+	RoleAgent      = "agent"
+	RoleSupervisor = "supervisor"
+	RoleAdmin      = "admin"
+)
+
+// User is a person who signs in to the console.
+type User struct {
+	Username    string   `yaml:"username"`
+	DisplayName string   `yaml:"display_name"` // defaults to Username
+	Role        string   `yaml:"role"`
+	Group       string   `yaml:"group"`
+	Queues      []string `yaml:"queues"`
+	// MaxChats is how many customer chats the user handles at once.
+	MaxChats           int      `yaml:"max_chats"`
+	PrimaryLanguage    string   `yaml:"primary_language"`
+	SecondaryLanguages []string `yaml:"secondary_languages"`
+	Email              string   `yaml:"email"`
+	// Password is the plain password; write ${ENV_VAR} to keep it out of
+	// the file. Empty: the hub generates one at start-up and prints it.
+	Password string `yaml:"password"`
+}
+
+// Duration is a time.Duration written in YAML as a Go duration string
+// ("30s", "2m", "1h30m").
+type Duration struct {
+	time.Duration
+}
+
+// UnmarshalYAML accepts a Go duration string; a bare 0 is accepted too.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("must be a duration such as \"30s\" or \"2m\"")
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: write a number with a unit, such as \"30s\" or \"2m\"", n.Value)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML writes the same short form String returns.
+func (d Duration) MarshalYAML() (any, error) {
+	return d.String(), nil
+}
+
+// String is time.Duration's form without trailing zero units: "2m", not "2m0s".
+func (d Duration) String() string {
+	s := d.Duration.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Tenant returns the tenant with the given id, or nil.
+func (c *Config) Tenant(id string) *Tenant {
+	for i := range c.Tenants {
+		if c.Tenants[i].ID == id {
+			return &c.Tenants[i]
+		}
+	}
+	return nil
+}
+
+// PluginBinary returns the executable to start for p.
+func (c *Config) PluginBinary(p PluginInstance) string {
+	if p.Path != "" {
+		return p.Path
+	}
+	return filepath.Join(c.PluginsDir, p.Plugin)
+}
+
+// Queue returns the tenant's queue with the given id, or nil.
+func (t *Tenant) Queue(id string) *Queue {
+	for i := range t.Queues {
+		if t.Queues[i].ID == id {
+			return &t.Queues[i]
+		}
+	}
+	return nil
+}
+
+// DefaultQueue returns the queue marked default, else the first queue, else
+// nil (a validated tenant always has one).
+func (t *Tenant) DefaultQueue() *Queue {
+	for i := range t.Queues {
+		if t.Queues[i].Default {
+			return &t.Queues[i]
+		}
+	}
+	if len(t.Queues) > 0 {
+		return &t.Queues[0]
+	}
+	return nil
+}
+
+// Group returns the tenant's group with the given id, or nil.
+func (t *Tenant) Group(id string) *Group {
+	for i := range t.Groups {
+		if t.Groups[i].ID == id {
+			return &t.Groups[i]
+		}
+	}
+	return nil
+}
+
+// User returns the tenant's user with the given username, or nil.
+func (t *Tenant) User(username string) *User {
+	for i := range t.Users {
+		if t.Users[i].Username == username {
+			return &t.Users[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,394 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboardhq/switchboard/core/routing"
+	"github.com/switchboardhq/switchboard/core/store"
+	"github.com/switchboardhq/switchboard/sdk"
+	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
+	"github.com/switchboardhq/switchboard/sdk/richtext"
+)
+
+// Snapshot is what a console needs to (re)draw: the user, their state, their conversations and
+// their pending offer.
+type Snapshot struct {
+	User          UserView           `json:"user"`
+	Conversations []ConversationView `json:"conversations"`
+	Offers        []OfferView        `json:"offers"`
+}
+
+// UserView is a console user as the console shows it.
+type UserView struct {
+	ID          string `json:"id"`
+	Tenant      string `json:"tenant"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+	Group       string `json:"group"`
+	MaxChats    int    `json:"max_chats"`
+	State       string `json:"state"`
+	StateReason string `json:"state_reason,omitempty"`
+}
+
+func userView(u store.User) UserView {
+	return UserView{ID: u.ID, Tenant: u.TenantID, Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role),
+		Group: u.GroupID, MaxChats: u.MaxChats, State: string(u.State), StateReason: u.StateReason}
+}
+
+// Snapshot returns the user's current console state.
+func (h *Hub) Snapshot(ctx context.Context, tenant, userID string) (Snapshot, error) {
+	u, err := h.st.User(ctx, tenant, userID)
+	if err != nil {
+		return Snapshot{}, notFound(err)
+	}
+	snap := Snapshot{User: userView(u), Conversations: []ConversationView{}, Offers: []OfferView{}}
+	open, err := h.st.OpenConversations(ctx, tenant)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	for _, c := range open {
+		if c.AgentID != userID {
+			continue
+		}
+		v, err := h.view(ctx, c)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		snap.Conversations = append(snap.Conversations, v)
+	}
+	h.mu.Lock()
+	o, offered := h.offers[routing.Key{Tenant: tenant, ID: userID}]
+	h.mu.Unlock()
+	if offered {
+		if v, err := h.offerView(ctx, o); err == nil {
+			snap.Offers = append(snap.Offers, *v)
+		}
+	}
+	return snap, nil
+}
+
+// SetState changes an agent's routing state.
+func (h *Hub) SetState(ctx context.Context, tenant, userID string, state store.AgentState, reason string) (UserView, error) {
+	switch state {
+	case store.StateAvailable, store.StateOnBreak, store.StateWorkOffline, store.StateLoggedOut:
+	default:
+		return UserView{}, fmt.Errorf("%w: state must be available, on_break, work_offline or logged_out", ErrInvalid)
+	}
+	now := h.now()
+	var u store.User
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		if err := tx.SetAgentState(tenant, userID, state, reason, now); err != nil {
+			return err
+		}
+		var err error
+		u, err = tx.User(ctx, tenant, userID)
+		return err
+	})
+	if err != nil {
+		return UserView{}, notFound(err)
+	}
+	h.mu.Lock()
+	h.engine.SetAgent(routing.Key{Tenant: tenant, ID: userID}, state == store.StateAvailable, u.MaxChats, u.Queues, now)
+	h.mu.Unlock()
+	h.kickRouting()
+	view := userView(u)
+	h.bus.publish(tenant, userID, Push{Type: "state", State: view.State, Reason: view.StateReason})
+	return view, nil
+}
+
+// Accept assigns the conversation offered to the agent.
+func (h *Hub) Accept(ctx context.Context, tenant, userID, convID string) (ConversationView, error) {
+	agent := routing.Key{Tenant: tenant, ID: userID}
+	conv := routing.Key{Tenant: tenant, ID: convID}
+	u, err := h.st.User(ctx, tenant, userID)
+	if err != nil {
+		return ConversationView{}, notFound(err)
+	}
+	h.mu.Lock()
+	ok := h.engine.Accept(conv, agent, h.now())
+	if ok {
+		delete(h.offers, agent)
+	}
+	h.mu.Unlock()
+	if !ok {
+		return ConversationView{}, fmt.Errorf("%w: no pending offer of this conversation for you (it expired or was withdrawn)", ErrConflict)
+	}
+	now := h.now()
+	var c store.Conversation
+	err = h.st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = tx.Conversation(ctx, tenant, convID); err != nil {
+			return err
+		}
+		c.State, c.AgentID, c.AssignedAt = store.ConvActive, userID, now
+		if err := tx.UpdateConversation(c); err != nil {
+			return err
+		}
+		if err := tx.AddParticipant(store.Participant{TenantID: tenant, ConversationID: convID, Kind: store.PartAgent,
+			RefID: userID, DisplayName: u.DisplayName, JoinedAt: now}); err != nil {
+			return err
+		}
+		ev := sdk.NewConversationAssigned("assigned:"+convID+":"+userID, c.ExternalKey, agentParticipant(u))
+		return h.enqueue(tx, c, ev)
+	})
+	if err != nil {
+		h.mu.Lock()
+		h.engine.Release(agent, convID)
+		h.engine.Enqueue(conv, c.QueueID, c.EnteredQueueAt)
+		h.mu.Unlock()
+		h.kickRouting()
+		return ConversationView{}, err
+	}
+	h.metrics.offers.WithLabelValues("accepted").Inc()
+	h.metrics.conversations.WithLabelValues("assigned").Inc()
+	h.plugins.Notify(c.Instance)
+	return h.pushConversation(c), nil
+}
+
+// Reject declines the conversation offered to the agent; it goes to the next agent.
+func (h *Hub) Reject(ctx context.Context, tenant, userID, convID string) error {
+	agent := routing.Key{Tenant: tenant, ID: userID}
+	h.mu.Lock()
+	ok := h.engine.Reject(routing.Key{Tenant: tenant, ID: convID}, agent)
+	if ok {
+		delete(h.offers, agent)
+	}
+	h.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: no pending offer of this conversation for you", ErrConflict)
+	}
+	h.metrics.offers.WithLabelValues("rejected").Inc()
+	h.bus.publish(tenant, userID, Push{Type: "offer_revoked", ConversationID: convID, Reason: "rejected"})
+	h.kickRouting()
+	return nil
+}
+
+// Send stores an agent's message and queues it for the customer. clientID makes the call
+// idempotent: sending the same clientID again returns the stored message.
+func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, html string) (MessageView, error) {
+	clientID = strings.TrimSpace(clientID)
+	if clientID == "" || len(clientID) > 64 {
+		return MessageView{}, fmt.Errorf("%w: client_id must be 1 to 64 characters", ErrInvalid)
+	}
+	text, html = richtext.Normalize(text, html)
+	if richtext.IsEmpty(text, html) {
+		return MessageView{}, fmt.Errorf("%w: the message is empty", ErrInvalid)
+	}
+	u, err := h.st.User(ctx, tenant, userID)
+	if err != nil {
+		return MessageView{}, notFound(err)
+	}
+	eventID := "agent:" + userID + ":" + clientID
+	var (
+		stored store.Message
+		conv   store.Conversation
+	)
+	err = h.st.Write(ctx, func(tx store.Tx) error {
+		fresh, err := tx.Seen(tenant, "console", eventID, h.now())
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			stored, err = tx.MessageByEventID(ctx, tenant, eventID)
+			return err
+		}
+		if conv, err = h.ownConversation(ctx, tx, tenant, userID, convID); err != nil {
+			return err
+		}
+		if conv.State != store.ConvActive {
+			return fmt.Errorf("%w: the conversation is %s", ErrConflict, conv.State)
+		}
+		stored, err = tx.AppendMessage(store.Message{TenantID: tenant, ConversationID: convID, EventID: eventID,
+			SenderKind: store.PartAgent, SenderID: userID, SenderName: u.DisplayName, Text: text, HTML: html, CreatedAt: h.now()})
+		if err != nil {
+			return err
+		}
+		ev := sdk.NewMessage(eventID, conv.ExternalKey, agentParticipant(u), &pb.Content{Text: text, Html: html})
+		return h.enqueue(tx, conv, ev)
+	})
+	if err != nil {
+		return MessageView{}, notFound(err)
+	}
+	mv := messageView(stored)
+	mv.ClientID = clientID
+	if conv.ID != "" { // not a repeat
+		h.metrics.messages.WithLabelValues("agent").Inc()
+		h.plugins.Notify(conv.Instance)
+		h.bus.publish(tenant, userID, Push{Type: "message", ConversationID: convID, Message: &mv})
+	}
+	return mv, nil
+}
+
+// Typing tells the customer the agent is typing (or stopped). It is not stored.
+func (h *Hub) Typing(ctx context.Context, tenant, userID, convID string, active bool) error {
+	c, err := h.st.Conversation(ctx, tenant, convID)
+	if err != nil || c.AgentID != userID {
+		return fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
+	}
+	u, err := h.st.User(ctx, tenant, userID)
+	if err != nil {
+		return notFound(err)
+	}
+	h.plugins.Signal(c.Instance, sdk.NewTyping("typing:"+uuid.NewString(), c.ExternalKey, agentParticipant(u), active))
+	return nil
+}
+
+// End ends the chat for the customer and puts it into post-processing for the agent.
+func (h *Hub) End(ctx context.Context, tenant, userID, convID string) (ConversationView, error) {
+	u, err := h.st.User(ctx, tenant, userID)
+	if err != nil {
+		return ConversationView{}, notFound(err)
+	}
+	var c store.Conversation
+	err = h.st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = h.ownConversation(ctx, tx, tenant, userID, convID); err != nil {
+			return err
+		}
+		if c.State != store.ConvActive {
+			return fmt.Errorf("%w: the conversation is %s", ErrConflict, c.State)
+		}
+		c.State, c.EndedAt = store.ConvWrapUp, h.now()
+		if err := tx.UpdateConversation(c); err != nil {
+			return err
+		}
+		return h.enqueue(tx, c, sdk.NewConversationEnded("ended:"+convID, c.ExternalKey, agentParticipant(u), "the agent ended the chat"))
+	})
+	if err != nil {
+		return ConversationView{}, notFound(err)
+	}
+	h.metrics.conversations.WithLabelValues("ended").Inc()
+	h.plugins.Notify(c.Instance)
+	return h.pushConversation(c), nil
+}
+
+// EndWrapUp closes post-processing with an optional disposition and notes; the agent's capacity
+// is free again.
+func (h *Hub) EndWrapUp(ctx context.Context, tenant, userID, convID, disposition, notes string) (ConversationView, error) {
+	if len(disposition) > 200 || len(notes) > 10000 {
+		return ConversationView{}, fmt.Errorf("%w: disposition is limited to 200 characters and notes to 10000", ErrInvalid)
+	}
+	var c store.Conversation
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = h.ownConversation(ctx, tx, tenant, userID, convID); err != nil {
+			return err
+		}
+		if c.State != store.ConvWrapUp {
+			return fmt.Errorf("%w: the conversation is %s, not in post-processing", ErrConflict, c.State)
+		}
+		c.State, c.ClosedAt, c.Disposition, c.Notes = store.ConvClosed, h.now(), disposition, notes
+		if err := tx.UpdateConversation(c); err != nil {
+			return err
+		}
+		return tx.LeaveParticipant(tenant, convID, store.PartAgent, userID, c.ClosedAt)
+	})
+	if err != nil {
+		return ConversationView{}, notFound(err)
+	}
+	h.mu.Lock()
+	h.engine.Release(routing.Key{Tenant: tenant, ID: userID}, convID)
+	h.mu.Unlock()
+	h.kickRouting()
+	h.metrics.conversations.WithLabelValues("closed").Inc()
+	return h.pushConversation(c), nil
+}
+
+// Conversation returns a conversation the user may see: their own, or any for supervisors and
+// admins of the tenant.
+func (h *Hub) Conversation(ctx context.Context, tenant, userID, convID string) (ConversationView, error) {
+	c, err := h.visible(ctx, tenant, userID, convID)
+	if err != nil {
+		return ConversationView{}, err
+	}
+	return h.view(ctx, c)
+}
+
+// Messages returns a visible conversation's messages after afterSeq.
+func (h *Hub) Messages(ctx context.Context, tenant, userID, convID string, afterSeq int64, limit int) ([]MessageView, error) {
+	if _, err := h.visible(ctx, tenant, userID, convID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 500
+	}
+	msgs, err := h.st.Messages(ctx, tenant, convID, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MessageView, len(msgs))
+	for i, m := range msgs {
+		out[i] = messageView(m)
+	}
+	return out, nil
+}
+
+func (h *Hub) visible(ctx context.Context, tenant, userID, convID string) (store.Conversation, error) {
+	u, err := h.st.User(ctx, tenant, userID)
+	if err != nil {
+		return store.Conversation{}, notFound(err)
+	}
+	c, err := h.st.Conversation(ctx, tenant, convID)
+	if err != nil {
+		return store.Conversation{}, notFound(err)
+	}
+	if c.AgentID != userID && u.Role == store.RoleAgent {
+		// Another agent's conversation does not exist for this agent.
+		return store.Conversation{}, fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
+	}
+	return c, nil
+}
+
+func (h *Hub) ownConversation(ctx context.Context, tx store.Tx, tenant, userID, convID string) (store.Conversation, error) {
+	c, err := tx.Conversation(ctx, tenant, convID)
+	if err != nil {
+		return c, err
+	}
+	if c.AgentID != userID {
+		return c, fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
+	}
+	return c, nil
+}
+
+// enqueue puts an outbound event for the conversation's plugin instance into the outbox.
+func (h *Hub) enqueue(tx store.Tx, c store.Conversation, ev *pb.Event) error {
+	payload, err := proto.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = tx.EnqueueOutbox(store.OutboxEvent{TenantID: c.TenantID, Instance: c.Instance, EventID: ev.Id,
+		ConversationID: c.ID, Payload: payload, State: store.OutboxPending, CreatedAt: h.now()})
+	return err
+}
+
+// pushConversation sends a conversation's new state to its agent's consoles.
+func (h *Hub) pushConversation(c store.Conversation) ConversationView {
+	v, err := h.view(context.Background(), c)
+	if err != nil {
+		h.log.Error("load conversation view", "conversation", c.ID, "error", err)
+		v = conversationView(c, CustomerView{})
+	}
+	if c.AgentID != "" {
+		h.bus.publish(c.TenantID, c.AgentID, Push{Type: "conversation", ConversationID: c.ID, Conversation: &v})
+	}
+	return v
+}
+
+func agentParticipant(u store.User) *pb.Participant {
+	return &pb.Participant{Kind: sdk.AsAgent, Id: u.ID, DisplayName: u.DisplayName}
+}
+
+// notFound maps the store's not-found to the hub's, keeping other errors.
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return err
+}

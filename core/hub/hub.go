@@ -1,0 +1,285 @@
+// Package hub is the core's conversation service: it applies what plugins report to the store,
+// asks routing who gets each waiting conversation, carries agents' actions back out through the
+// durable outbox, and pushes live updates to agents' consoles. Every write that must reach a
+// plugin goes through the outbox in the same transaction; it never sends to a plugin directly.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboardhq/switchboard/config"
+	"github.com/switchboardhq/switchboard/core/auth"
+	"github.com/switchboardhq/switchboard/core/routing"
+	"github.com/switchboardhq/switchboard/core/store"
+	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
+)
+
+// Errors the console maps to HTTP statuses.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("conflict")
+	ErrForbidden = errors.New("forbidden")
+	ErrInvalid   = errors.New("invalid")
+)
+
+// Plugins is what the hub needs of the plugin host.
+type Plugins interface {
+	// Notify says the instance has new outbox events.
+	Notify(instance string)
+	// Signal sends an event that is not worth storing (typing) if the instance is connected.
+	Signal(instance string, ev *pb.Event) bool
+}
+
+// Hub is the conversation service.
+type Hub struct {
+	cfg     *config.Config
+	st      store.Store
+	log     *slog.Logger
+	metrics *metrics
+	now     func() time.Time
+	bus     *bus
+	plugins Plugins
+	kick    chan struct{}
+
+	mu     sync.Mutex // guards engine and offers
+	engine *routing.Engine
+	offers map[routing.Key]routing.Offer // by agent
+}
+
+// Options configure a Hub.
+type Options struct {
+	Config  *config.Config
+	Store   store.Store
+	Logger  *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
+}
+
+// New builds a hub; SetPlugins, Provision and Recover must run before Run.
+func New(opts Options) *Hub {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Hub{
+		cfg:     opts.Config,
+		st:      opts.Store,
+		log:     opts.Logger,
+		metrics: opts.Metrics.m,
+		now:     now,
+		bus:     newBus(),
+		kick:    make(chan struct{}, 1),
+		engine:  routing.New(30 * time.Second),
+		offers:  map[routing.Key]routing.Offer{},
+	}
+}
+
+// SetPlugins connects the hub to the plugin host (which is built after the hub, as it needs
+// the hub as its handler).
+func (h *Hub) SetPlugins(p Plugins) { h.plugins = p }
+
+// Provision writes the configured tenants, groups, queues and users to the store. Users without
+// a configured password get a fresh random one, returned so it can be shown at start-up.
+func (h *Hub) Provision(ctx context.Context) (generated map[string]string, err error) {
+	generated = map[string]string{}
+	for _, t := range h.cfg.Tenants {
+		type pw struct{ user, hash string }
+		var hashes []pw
+		for _, u := range t.Users {
+			password := u.Password
+			if password == "" {
+				password = auth.NewPassword()
+				generated[t.ID+"/"+u.Username] = password
+			}
+			hash, err := auth.HashPassword(password)
+			if err != nil {
+				return nil, err
+			}
+			hashes = append(hashes, pw{u.Username, hash})
+		}
+		err := h.st.Write(ctx, func(tx store.Tx) error {
+			if err := tx.UpsertTenant(store.Tenant{ID: t.ID, Name: t.Name}); err != nil {
+				return err
+			}
+			for _, g := range t.Groups {
+				if err := tx.UpsertGroup(store.Group{TenantID: t.ID, ID: g.ID, Name: g.Name}); err != nil {
+					return err
+				}
+			}
+			for _, q := range t.Queues {
+				if err := tx.UpsertQueue(store.Queue{TenantID: t.ID, ID: q.ID, Name: q.Name, GroupID: q.Group}); err != nil {
+					return err
+				}
+			}
+			for i, u := range t.Users {
+				stored, err := tx.UpsertUser(store.User{
+					TenantID: t.ID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email,
+					Role: store.Role(u.Role), GroupID: u.Group, Queues: u.Queues, MaxChats: u.MaxChats,
+					PrimaryLanguage: u.PrimaryLanguage, SecondaryLanguages: u.SecondaryLanguages,
+				})
+				if err != nil {
+					return err
+				}
+				if err := tx.SetUserPassword(t.ID, stored.ID, hashes[i].hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provision tenant %q: %w", t.ID, err)
+		}
+	}
+	return generated, nil
+}
+
+// Recover rebuilds routing state from the store after a start: agents, waiting conversations
+// and the load of assigned ones.
+func (h *Hub) Recover(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range h.cfg.Tenants {
+		users, err := h.st.Users(ctx, t.ID)
+		if err != nil {
+			return fmt.Errorf("recover users of %q: %w", t.ID, err)
+		}
+		for _, u := range users {
+			h.engine.SetAgent(routing.Key{Tenant: t.ID, ID: u.ID}, u.State == store.StateAvailable, u.MaxChats, u.Queues, u.StateSince)
+		}
+		convs, err := h.st.OpenConversations(ctx, t.ID)
+		if err != nil {
+			return fmt.Errorf("recover conversations of %q: %w", t.ID, err)
+		}
+		for _, c := range convs {
+			switch c.State {
+			case store.ConvQueued:
+				h.engine.Enqueue(routing.Key{Tenant: t.ID, ID: c.ID}, c.QueueID, c.EnteredQueueAt)
+			case store.ConvActive, store.ConvWrapUp:
+				h.engine.Hold(routing.Key{Tenant: t.ID, ID: c.AgentID}, c.ID)
+			}
+		}
+	}
+	h.kickRouting()
+	return nil
+}
+
+// Run makes offers and expires them until ctx ends.
+func (h *Hub) Run(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		h.route(ctx)
+		select {
+		case <-tick.C:
+		case <-h.kick:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (h *Hub) kickRouting() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// route expires stale offers and makes new ones, then tells the agents.
+func (h *Hub) route(ctx context.Context) {
+	now := h.now()
+	h.mu.Lock()
+	expired := h.engine.Expire(now)
+	for _, o := range expired {
+		delete(h.offers, o.Agent)
+	}
+	offers := h.engine.Assign(now)
+	for _, o := range offers {
+		h.offers[o.Agent] = o
+	}
+	h.mu.Unlock()
+	for _, o := range expired {
+		h.metrics.offers.WithLabelValues("timed_out").Inc()
+		h.bus.publish(o.Agent.Tenant, o.Agent.ID, Push{Type: "offer_revoked", ConversationID: o.Conversation.ID, Reason: "timeout"})
+	}
+	for _, o := range offers {
+		view, err := h.offerView(ctx, o)
+		if err != nil {
+			h.log.Error("load offered conversation", "conversation", o.Conversation.ID, "error", err)
+			continue
+		}
+		h.metrics.offers.WithLabelValues("offered").Inc()
+		h.bus.publish(o.Agent.Tenant, o.Agent.ID, Push{Type: "offer", ConversationID: o.Conversation.ID, Offer: view})
+	}
+}
+
+func (h *Hub) offerView(ctx context.Context, o routing.Offer) (*OfferView, error) {
+	c, err := h.st.Conversation(ctx, o.Conversation.Tenant, o.Conversation.ID)
+	if err != nil {
+		return nil, err
+	}
+	cv, err := h.view(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &OfferView{Conversation: cv, ExpiresAt: o.Expires}, nil
+}
+
+// view builds the console's view of a conversation with the customer's details.
+func (h *Hub) view(ctx context.Context, c store.Conversation) (ConversationView, error) {
+	var cust CustomerView
+	if c.CustomerID != "" {
+		rec, err := h.st.Customer(ctx, c.TenantID, c.CustomerID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return ConversationView{}, err
+		}
+		cust = CustomerView{ID: rec.ID, Nickname: rec.Nickname, FirstName: rec.FirstName, LastName: rec.LastName,
+			Email: rec.Email, Phone: rec.Phone, AccountNumber: rec.AccountNumber}
+	}
+	parts, err := h.st.Participants(ctx, c.TenantID, c.ID)
+	if err != nil {
+		return ConversationView{}, err
+	}
+	for _, p := range parts {
+		if p.Kind == store.PartCustomer && p.DisplayName != "" {
+			cust.DisplayName = p.DisplayName
+		}
+	}
+	if cust.DisplayName == "" {
+		cust.DisplayName = displayName(cust.Nickname, cust.FirstName, cust.LastName, cust.Email)
+	}
+	if cust.DisplayName == "" {
+		// An unknown customer is named by the conversation's transaction id.
+		cust.DisplayName = "Transaction " + shortID(c.ID)
+	}
+	return conversationView(c, cust), nil
+}
+
+func displayName(nickname, first, last, email string) string {
+	switch {
+	case nickname != "":
+		return nickname
+	case first != "" || last != "":
+		if first != "" && last != "" {
+			return first + " " + last
+		}
+		return first + last
+	default:
+		return email
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[len(id)-8:]
+	}
+	return id
+}
+
+// Subscribe registers a console connection for a user's pushes.
+func (h *Hub) Subscribe(tenant, userID string) *Subscription { return h.bus.subscribe(tenant, userID) }

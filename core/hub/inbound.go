@@ -1,0 +1,239 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/core/pluginhost"
+	"github.com/switchboardhq/switchboard/core/routing"
+	"github.com/switchboardhq/switchboard/core/store"
+	"github.com/switchboardhq/switchboard/sdk"
+	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
+	"github.com/switchboardhq/switchboard/sdk/richtext"
+)
+
+// Apply implements pluginhost.Handler: it writes one inbound event inside tx.
+func (h *Hub) Apply(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func(), error) {
+	switch p := ev.Payload.(type) {
+	case *pb.Event_ConversationStarted:
+		return h.applyStarted(tx, src, ev, p.ConversationStarted)
+	case *pb.Event_Message:
+		return h.applyMessage(tx, src, ev, p.Message)
+	case *pb.Event_ConversationEnded:
+		return h.applyEnded(tx, src, ev)
+	case *pb.Event_DeliveryReceipt:
+		return h.applyReceipt(tx, src, ev, p.DeliveryReceipt)
+	default:
+		return nil, sdk.Reject("a %s plugin cannot send %T events", src.Kind, ev.Payload)
+	}
+}
+
+func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *pb.ConversationStarted) (func(), error) {
+	if ev.Conversation == "" {
+		return nil, sdk.Reject("conversation_started needs a conversation key")
+	}
+	if _, err := tx.OpenConversationByKey(context.Background(), src.Tenant, src.Instance, ev.Conversation); err == nil {
+		return nil, nil // already open: a resend under another id
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	tenant := h.cfg.Tenant(src.Tenant)
+	if tenant == nil {
+		return nil, sdk.Reject("unknown tenant %q", src.Tenant)
+	}
+	queue := tenant.DefaultQueue()
+	if s.Queue != "" {
+		if queue = tenant.Queue(s.Queue); queue == nil {
+			return nil, sdk.Reject("unknown queue %q", s.Queue)
+		}
+	}
+	now := h.now()
+	c := s.GetCustomer()
+	customerID, err := h.matchCustomer(tx, src.Tenant, c, now)
+	if err != nil {
+		return nil, err
+	}
+	var prechat []store.PrechatAnswer
+	for _, a := range s.Prechat {
+		prechat = append(prechat, store.PrechatAnswer{Question: a.Question, Answer: a.Answer})
+	}
+	conv, err := tx.CreateConversation(store.Conversation{
+		TenantID: src.Tenant, Kind: store.KindCustomer, State: store.ConvQueued,
+		Instance: src.Instance, Channel: src.Plugin, ExternalKey: ev.Conversation,
+		QueueID: queue.ID, CustomerID: customerID, Language: c.GetLanguage(), Origin: s.Origin,
+		Prechat: prechat, CreatedAt: now, EnteredQueueAt: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	name := displayName(c.GetNickname(), c.GetFirstName(), c.GetLastName(), c.GetEmail())
+	if err := tx.AddParticipant(store.Participant{TenantID: src.Tenant, ConversationID: conv.ID,
+		Kind: store.PartCustomer, RefID: customerID, DisplayName: name, JoinedAt: now}); err != nil {
+		return nil, err
+	}
+	return func() {
+		h.metrics.conversations.WithLabelValues("started").Inc()
+		h.mu.Lock()
+		h.engine.Enqueue(routing.Key{Tenant: src.Tenant, ID: conv.ID}, conv.QueueID, conv.EnteredQueueAt)
+		h.mu.Unlock()
+		h.kickRouting()
+	}, nil
+}
+
+// matchCustomer links the conversation to the local CRM record matching the customer's account
+// number, email or phone, and creates one when the customer identified themselves and none matches.
+func (h *Hub) matchCustomer(tx store.Tx, tenant string, c *pb.Customer, now time.Time) (string, error) {
+	m := store.CustomerMatch{AccountNumber: strings.TrimSpace(c.GetAccountNumber()), Email: strings.TrimSpace(c.GetEmail()), Phone: strings.TrimSpace(c.GetPhone())}
+	if m == (store.CustomerMatch{}) {
+		return "", nil
+	}
+	found, err := tx.FindCustomer(context.Background(), tenant, m)
+	if err == nil {
+		return found.ID, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	created, err := tx.CreateCustomer(store.Customer{
+		TenantID: tenant, Nickname: c.GetNickname(), FirstName: c.GetFirstName(), LastName: c.GetLastName(),
+		Email: m.Email, Phone: m.Phone, AccountNumber: m.AccountNumber, Language: c.GetLanguage(),
+		CreatedAt: now, UpdatedAt: now,
+	})
+	return created.ID, err
+}
+
+func (h *Hub) openByKey(tx store.Tx, src pluginhost.Source, key string) (store.Conversation, error) {
+	conv, err := tx.OpenConversationByKey(context.Background(), src.Tenant, src.Instance, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return conv, sdk.Reject("no open conversation %q", key)
+	}
+	return conv, err
+}
+
+func (h *Hub) applyMessage(tx store.Tx, src pluginhost.Source, ev *pb.Event, msg *pb.Message) (func(), error) {
+	conv, err := h.openByKey(tx, src, ev.Conversation)
+	if err != nil {
+		return nil, err
+	}
+	if conv.State == store.ConvWrapUp {
+		return nil, sdk.Reject("the conversation has ended")
+	}
+	content := msg.GetContent()
+	text, html := richtext.Normalize(content.GetText(), content.GetHtml())
+	if richtext.IsEmpty(text, html) && len(content.GetAttachments()) == 0 {
+		return nil, sdk.Reject("empty message")
+	}
+	var atts []store.Attachment
+	for _, a := range content.GetAttachments() {
+		atts = append(atts, store.Attachment{Name: a.Name, ContentType: a.ContentType, Size: a.Size, URL: a.Url})
+	}
+	kind := store.PartCustomer
+	if src.Kind == pb.PluginKind_PLUGIN_KIND_BRIDGE {
+		kind = store.PartExpert
+	}
+	stored, err := tx.AppendMessage(store.Message{
+		TenantID: src.Tenant, ConversationID: conv.ID, EventID: src.Instance + ":" + ev.Id,
+		SenderKind: kind, SenderID: msg.GetFrom().GetId(), SenderName: msg.GetFrom().GetDisplayName(),
+		Text: text, HTML: html, Attachments: atts, CreatedAt: h.now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		h.metrics.messages.WithLabelValues(string(kind)).Inc()
+		if conv.AgentID != "" {
+			mv := messageView(stored)
+			h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "message", ConversationID: conv.ID, Message: &mv})
+		}
+	}, nil
+}
+
+func (h *Hub) applyEnded(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func(), error) {
+	conv, err := h.openByKey(tx, src, ev.Conversation)
+	if err != nil {
+		return nil, err
+	}
+	if conv.State == store.ConvWrapUp {
+		return nil, nil // the agent ended it first
+	}
+	now := h.now()
+	wasQueued := conv.State == store.ConvQueued
+	if wasQueued {
+		conv.State, conv.EndedAt, conv.ClosedAt = store.ConvClosed, now, now
+	} else {
+		conv.State, conv.EndedAt = store.ConvWrapUp, now
+	}
+	if err := tx.UpdateConversation(conv); err != nil {
+		return nil, err
+	}
+	if err := tx.LeaveParticipant(conv.TenantID, conv.ID, store.PartCustomer, conv.CustomerID, now); err != nil {
+		return nil, err
+	}
+	sys, err := tx.AppendMessage(store.Message{TenantID: conv.TenantID, ConversationID: conv.ID,
+		SenderKind: store.PartSystem, SenderName: "Switchboard", Text: "The customer left the chat.",
+		HTML: "<p>The customer left the chat.</p>", CreatedAt: now})
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		h.metrics.conversations.WithLabelValues("ended").Inc()
+		if wasQueued {
+			h.mu.Lock()
+			revoked := h.engine.Remove(routing.Key{Tenant: conv.TenantID, ID: conv.ID})
+			if revoked != nil {
+				delete(h.offers, revoked.Agent)
+			}
+			h.mu.Unlock()
+			if revoked != nil {
+				h.bus.publish(conv.TenantID, revoked.Agent.ID, Push{Type: "offer_revoked", ConversationID: conv.ID, Reason: "customer left"})
+			}
+			return
+		}
+		h.pushConversation(conv)
+		mv := messageView(sys)
+		h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "message", ConversationID: conv.ID, Message: &mv})
+	}, nil
+}
+
+func (h *Hub) applyReceipt(tx store.Tx, src pluginhost.Source, ev *pb.Event, r *pb.DeliveryReceipt) (func(), error) {
+	conv, err := h.openByKey(tx, src, ev.Conversation)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "delivery", ConversationID: conv.ID,
+			EventID: r.MessageEventId, Status: strings.ToLower(strings.TrimPrefix(r.Status.String(), "DELIVERY_STATUS_")), Reason: r.Reason})
+	}, nil
+}
+
+// Ephemeral implements pluginhost.Handler: typing goes straight to the agent; presence is for
+// bridges (a later concern of the expert directory).
+func (h *Hub) Ephemeral(src pluginhost.Source, ev *pb.Event) bool {
+	switch p := ev.Payload.(type) {
+	case *pb.Event_Typing:
+		conv, err := h.st.OpenConversationByKey(context.Background(), src.Tenant, src.Instance, ev.Conversation)
+		if err == nil && conv.AgentID != "" {
+			active := p.Typing.Active
+			h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "typing", ConversationID: conv.ID, Active: &active, From: "customer"})
+		}
+		return true
+	case *pb.Event_Presence:
+		return true
+	}
+	return false
+}
+
+// Settled implements pluginhost.Handler: a refused outbound message is shown to its agent.
+func (h *Hub) Settled(src pluginhost.Source, eventID string, status pb.AckStatus, reason string) {
+	msg, err := h.st.MessageByEventID(context.Background(), src.Tenant, eventID)
+	if err != nil {
+		return
+	}
+	conv, err := h.st.Conversation(context.Background(), src.Tenant, msg.ConversationID)
+	if err != nil || conv.AgentID == "" {
+		return
+	}
+	h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "delivery", ConversationID: conv.ID, EventID: eventID, Status: "failed", Reason: reason})
+}

@@ -1,0 +1,321 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by every lookup that finds nothing in the caller's tenant.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule (a second open conversation
+// for the same channel key, a username taken twice).
+var ErrConflict = errors.New("store: conflict")
+
+// Store is the hub's durable state. Every method takes the tenant it acts for and never returns
+// rows of another tenant, whatever ids the caller passes.
+type Store interface {
+	Reader
+	// Write runs fn in a write transaction that it may share with other concurrent writers (group
+	// commit) and returns once that transaction committed. If fn returns an error, only fn's own
+	// changes are rolled back and the error is returned; other writers in the batch still commit.
+	// fn must not keep tx after it returns and must not block on anything but tx.
+	Write(ctx context.Context, fn func(tx Tx) error) error
+	// Close flushes pending writes and releases the database.
+	Close() error
+}
+
+// Reader holds the queries. Reads see every write whose Write call has returned.
+type Reader interface {
+	Tenant(ctx context.Context, id string) (Tenant, error)
+	Tenants(ctx context.Context) ([]Tenant, error)
+	Groups(ctx context.Context, tenant string) ([]Group, error)
+	Queues(ctx context.Context, tenant string) ([]Queue, error)
+
+	User(ctx context.Context, tenant, id string) (User, error)
+	UserByUsername(ctx context.Context, tenant, username string) (User, error)
+	Users(ctx context.Context, tenant string) ([]User, error)
+
+	Customer(ctx context.Context, tenant, id string) (Customer, error)
+	// FindCustomer returns the customer matching, in this order, the account number, the email
+	// (case-insensitive) or the phone number of m; empty fields of m are ignored.
+	FindCustomer(ctx context.Context, tenant string, m CustomerMatch) (Customer, error)
+
+	Conversation(ctx context.Context, tenant, id string) (Conversation, error)
+	// OpenConversationByKey finds the conversation a plugin instance knows by key that is not closed.
+	OpenConversationByKey(ctx context.Context, tenant, instance, key string) (Conversation, error)
+	// OpenConversations lists every conversation of the tenant that is not closed, oldest first.
+	OpenConversations(ctx context.Context, tenant string) ([]Conversation, error)
+	// CustomerConversations lists a customer's conversations, newest first.
+	CustomerConversations(ctx context.Context, tenant, customerID string, limit int) ([]Conversation, error)
+	Participants(ctx context.Context, tenant, conversationID string) ([]Participant, error)
+	// Messages returns the conversation's messages with Seq > afterSeq in order, at most limit.
+	Messages(ctx context.Context, tenant, conversationID string, afterSeq int64, limit int) ([]Message, error)
+	// MessageByEventID finds a message by the id of the event that carried it.
+	MessageByEventID(ctx context.Context, tenant, eventID string) (Message, error)
+
+	// PendingOutbox returns the instance's undelivered outbox events with ID > afterID, oldest first.
+	PendingOutbox(ctx context.Context, tenant, instance string, afterID int64, limit int) ([]OutboxEvent, error)
+	// OutboxDepth counts the instance's undelivered outbox events.
+	OutboxDepth(ctx context.Context, tenant, instance string) (int, error)
+
+	Session(ctx context.Context, tenant, tokenHash string) (Session, error)
+}
+
+// Tx is one writer's view of a write transaction. Its methods apply the same tenant rules as Reader.
+type Tx interface {
+	Reader
+
+	UpsertTenant(t Tenant) error
+	UpsertGroup(g Group) error
+	UpsertQueue(q Queue) error
+	// UpsertUser inserts or updates the user with u.Username in u.TenantID. A new user gets u.ID, or
+	// a fresh id when it is empty; an existing user keeps its id and, when u.PasswordHash is empty,
+	// its password. The stored user is returned.
+	UpsertUser(u User) (User, error)
+	SetUserPassword(tenant, userID, passwordHash string) error
+	SetAgentState(tenant, userID string, state AgentState, reason string, since time.Time) error
+
+	// CreateCustomer stores c with a fresh id when c.ID is empty and returns it.
+	CreateCustomer(c Customer) (Customer, error)
+	UpdateCustomer(c Customer) error
+
+	// CreateConversation stores c with a fresh id when c.ID is empty. A second open conversation with
+	// the same (instance, key) is ErrConflict.
+	CreateConversation(c Conversation) (Conversation, error)
+	// UpdateConversation writes every mutable field of c (state, queue, agent, times, wrap-up).
+	UpdateConversation(c Conversation) error
+	AddParticipant(p Participant) error
+	// LeaveParticipant sets LeftAt of the participant if it has not left yet.
+	LeaveParticipant(tenant, conversationID string, kind ParticipantKind, refID string, at time.Time) error
+
+	// AppendMessage stores m as the next message of its conversation: it sets m.Seq to the
+	// conversation's last sequence number plus one, a fresh m.ID when empty, and returns m.
+	AppendMessage(m Message) (Message, error)
+
+	// Seen records that the event id was handled for the source (a plugin instance, "console"...).
+	// It returns false when it was already recorded: the caller must then skip the event.
+	Seen(tenant, source, eventID string, at time.Time) (fresh bool, err error)
+
+	// EnqueueOutbox stores e for delivery to its instance and returns it with its ID set. IDs grow
+	// in enqueue order across the whole store.
+	EnqueueOutbox(e OutboxEvent) (OutboxEvent, error)
+	// SettleOutbox marks the instance's outbox event as delivered or rejected. Settling an unknown or
+	// already settled event is not an error (acks may repeat).
+	SettleOutbox(tenant, instance, eventID string, state OutboxState, reason string, at time.Time) error
+
+	CreateSession(s Session) error
+	DeleteSession(tenant, tokenHash string) error
+	// DeleteExpiredSessions removes sessions of every tenant that expired before now.
+	DeleteExpiredSessions(now time.Time) (int, error)
+}
+
+// Tenant is one contact center on the hub.
+type Tenant struct {
+	ID   string
+	Name string
+}
+
+// Group is a functional group (sales, support): agents chat with agents of their own group.
+type Group struct {
+	TenantID string
+	ID       string
+	Name     string
+}
+
+// Queue is where conversations wait for an agent. Routing settings live in the configuration.
+type Queue struct {
+	TenantID string
+	ID       string
+	Name     string
+	GroupID  string
+}
+
+// Role is what a user may do in the console.
+type Role string
+
+const (
+	RoleAgent      Role = "agent"
+	RoleSupervisor Role = "supervisor"
+	RoleAdmin      Role = "admin"
+)
+
+// AgentState is an agent's routing state.
+type AgentState string
+
+const (
+	StateLoggedOut   AgentState = "logged_out"
+	StateAvailable   AgentState = "available"
+	StateOnBreak     AgentState = "on_break"
+	StateWorkOffline AgentState = "work_offline"
+)
+
+// User is a console user: agent, supervisor or admin.
+type User struct {
+	TenantID           string
+	ID                 string
+	Username           string
+	DisplayName        string
+	Email              string
+	Role               Role
+	GroupID            string
+	Queues             []string
+	MaxChats           int
+	PrimaryLanguage    string
+	SecondaryLanguages []string
+	PasswordHash       string
+	State              AgentState
+	StateReason        string
+	StateSince         time.Time
+}
+
+// Customer is a record of the local CRM.
+type Customer struct {
+	TenantID      string
+	ID            string
+	Nickname      string
+	FirstName     string
+	LastName      string
+	Email         string
+	Phone         string
+	AccountNumber string
+	Language      string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// CustomerMatch holds the identifying fields a channel supplied.
+type CustomerMatch struct {
+	AccountNumber string
+	Email         string
+	Phone         string
+}
+
+// ConversationKind tells who talks in a conversation.
+type ConversationKind string
+
+const (
+	KindCustomer ConversationKind = "customer" // a customer and an agent, through a channel
+	KindInternal ConversationKind = "internal" // agent to agent
+	KindExpert   ConversationKind = "expert"   // an agent and an expert, through a bridge
+)
+
+// ConversationState is where a conversation stands.
+type ConversationState string
+
+const (
+	ConvQueued ConversationState = "queued"  // waiting for an agent
+	ConvActive ConversationState = "active"  // an agent has it
+	ConvWrapUp ConversationState = "wrap_up" // ended; the agent is in post-processing
+	ConvClosed ConversationState = "closed"  // done
+)
+
+// PrechatAnswer is one answer the customer gave before the chat started.
+type PrechatAnswer struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+// Conversation is one chat.
+type Conversation struct {
+	TenantID       string
+	ID             string
+	Kind           ConversationKind
+	State          ConversationState
+	Instance       string // plugin instance that carries it; empty for internal chats
+	Channel        string // plugin name, e.g. "webchat"
+	ExternalKey    string // the plugin's key for it
+	QueueID        string
+	CustomerID     string
+	AgentID        string
+	Language       string
+	Origin         string
+	Prechat        []PrechatAnswer
+	CreatedAt      time.Time
+	EnteredQueueAt time.Time // first time it entered a queue; kept across transfers
+	AssignedAt     time.Time
+	EndedAt        time.Time
+	ClosedAt       time.Time
+	LastSeq        int64
+	Disposition    string
+	Notes          string
+}
+
+// ParticipantKind says who a participant is.
+type ParticipantKind string
+
+const (
+	PartCustomer ParticipantKind = "customer"
+	PartAgent    ParticipantKind = "agent"
+	PartExpert   ParticipantKind = "expert"
+	PartSystem   ParticipantKind = "system"
+)
+
+// Participant is someone who took part in a conversation.
+type Participant struct {
+	TenantID       string
+	ConversationID string
+	Kind           ParticipantKind
+	RefID          string // user id, customer id or expert platform id
+	DisplayName    string
+	JoinedAt       time.Time
+	LeftAt         time.Time
+}
+
+// Attachment is a file that came with a message.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	URL         string `json:"url,omitempty"`
+}
+
+// Message is one message of a conversation, in canonical content form.
+type Message struct {
+	TenantID       string
+	ConversationID string
+	Seq            int64
+	ID             string
+	EventID        string // id of the event that carried it; unique per tenant when not empty
+	SenderKind     ParticipantKind
+	SenderID       string
+	SenderName     string
+	Text           string
+	HTML           string
+	Attachments    []Attachment
+	CreatedAt      time.Time
+}
+
+// OutboxState is where an outbound event stands.
+type OutboxState string
+
+const (
+	OutboxPending   OutboxState = "pending"
+	OutboxDelivered OutboxState = "delivered"
+	OutboxRejected  OutboxState = "rejected"
+)
+
+// OutboxEvent is an event waiting for a plugin to acknowledge it.
+type OutboxEvent struct {
+	TenantID       string
+	ID             int64
+	Instance       string
+	EventID        string
+	ConversationID string
+	Payload        []byte // the encoded switchboard.v1.Event
+	State          OutboxState
+	Reason         string
+	CreatedAt      time.Time
+	SettledAt      time.Time
+}
+
+// Session is a signed-in console session. The token itself is never stored, only its hash.
+type Session struct {
+	TenantID  string
+	TokenHash string
+	UserID    string
+	CSRFToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
