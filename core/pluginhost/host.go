@@ -13,6 +13,9 @@ import (
 	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
 )
 
+// drainGrace bounds how long Stop waits for plugins to acknowledge in-flight events.
+const drainGrace = 2 * time.Second
+
 // Spec is one plugin instance to run.
 type Spec struct {
 	Instance string
@@ -121,9 +124,18 @@ func (h *Host) Stop(ctx context.Context) {
 		insts = append(insts, inst)
 	}
 	h.mu.Unlock()
+	// Unacknowledged events are resent at the next start, so draining is worth a short wait only.
+	dctx, cancel := context.WithTimeout(ctx, drainGrace)
+	defer cancel()
+	var wg sync.WaitGroup
 	for _, inst := range insts {
-		inst.drain(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst.drain(dctx)
+		}()
 	}
+	wg.Wait()
 	if h.cancel != nil {
 		h.cancel()
 	}

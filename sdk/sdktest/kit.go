@@ -1,0 +1,154 @@
+package sdktest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/sdk"
+	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
+)
+
+// Options says what to check.
+type Options struct {
+	// Binary is the path of the built plugin (see Build).
+	Binary string
+	// Kind is what the plugin must say it is in Describe.
+	Kind sdk.Kind
+	// Config is a valid instance configuration: a JSON object, as the hub hands it over.
+	Config []byte
+	// Driver plays the platform's side. Without one the kit skips the traffic checks and says so.
+	Driver Driver
+	// Timeout bounds every wait of one check; zero means 15 s.
+	Timeout time.Duration
+}
+
+// Driver plays the platform (customers, experts, the provider's API) against the plugin. The
+// conversation names the kit passes are fresh per check, 32 lowercase hex digits, so a driver can
+// use them as platform ids as they are. httpAddr is the loopback address the running plugin
+// process announced in Configure ("" if none); it changes when the kit restarts the plugin, and a
+// driver holding connections reconnects there, as a real client would.
+type Driver interface {
+	// Inbound makes the platform send one message with text into the conversation, opening the
+	// conversation first when needed. It returns once the plugin confirmed the message to the
+	// platform (an HTTP answer, a protocol ack): plugins confirm only after the hub stored the
+	// event, so the kit calls Inbound concurrently with its own side of the stream.
+	Inbound(ctx context.Context, httpAddr, conversation, text string) error
+	// Delivered returns the texts of the messages the platform received for the conversation so
+	// far, in order.
+	Delivered(ctx context.Context, httpAddr, conversation string) ([]string, error)
+}
+
+// Run checks the plugin against the contract, one subtest per property, starting it as the hub
+// does. Checks that cannot run after an earlier failure are skipped.
+func Run(t *testing.T, opts Options) {
+	t.Helper()
+	if opts.Binary == "" {
+		t.Fatal("sdktest: Options.Binary is empty: build the plugin first, e.g. with sdktest.Build(t, \".\")")
+	}
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(opts.Config, &cfg); err != nil {
+		t.Fatalf("sdktest: Options.Config must be a JSON object, the instance configuration: %v", err)
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	k := &kit{t: t, opts: opts}
+	t.Cleanup(k.stop)
+
+	t.Run("started by hand", k.checkStartedByHand)
+	if err := k.start(); err != nil {
+		t.Fatalf("start the plugin as the hub does: %v", err)
+	}
+	t.Run("describe", k.checkDescribe)
+	t.Run("validate config", k.checkValidate)
+	t.Run("unknown config field", k.checkUnknownField)
+	if !t.Run("configure and connect", k.checkConfigure) {
+		t.Fatal("sdktest: the plugin cannot be configured and connected; the remaining checks need that")
+	}
+	t.Run("ping", k.checkPing)
+	if opts.Driver == nil {
+		t.Log("sdktest: no Driver in Options: skipping the inbound, outbound, ordering and restart checks")
+	} else {
+		t.Run("inbound redelivery", k.checkInbound)
+		t.Run("outbound", k.checkOutbound)
+		t.Run("outbound once per event id", k.checkOutboundOnce)
+		t.Run("outbound order", k.checkOrder)
+		t.Run("restart", k.checkRestart)
+	}
+	t.Run("clean shutdown", k.checkShutdown)
+}
+
+// kit is the hub as the checks see it: the running plugin process, its configuration result and
+// the current event stream.
+type kit struct {
+	t      *testing.T
+	opts   Options
+	proc   *proc
+	desc   *pb.DescribeResponse
+	addr   string
+	stream *hostStream
+}
+
+// start launches a fresh plugin process; its log is shown if any check fails.
+func (k *kit) start() error {
+	log := newLogTail(300)
+	p, err := launch(k.opts.Binary, log)
+	if err != nil {
+		if out := log.String(); out != "" {
+			k.t.Logf("plugin output:\n%s", out)
+		}
+		return err
+	}
+	k.proc = p
+	k.t.Cleanup(func() {
+		if k.t.Failed() {
+			k.t.Logf("log of plugin process %d (last lines):\n%s", p.pid, log.String())
+		}
+	})
+	return nil
+}
+
+// stop ends whatever is still running when the checks are over.
+func (k *kit) stop() {
+	if k.stream != nil {
+		k.stream.close()
+	}
+	if k.proc != nil {
+		k.proc.client.Kill()
+	}
+}
+
+// reconnect drops the current stream and opens another, as the hub does after a broken connection.
+func (k *kit) reconnect(hold func(*pb.Event) bool) error {
+	if k.stream != nil {
+		k.stream.close()
+		k.stream = nil
+	}
+	s, err := openStream(k.proc.rpc, hold)
+	if err != nil {
+		return err
+	}
+	k.stream = s
+	return nil
+}
+
+func (k *kit) ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), k.opts.Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func (k *kit) configureRequest(config []byte, validateOnly bool) *pb.ConfigureRequest {
+	return &pb.ConfigureRequest{Instance: "sdktest", Tenant: "sdktest", ConfigJson: config, ValidateOnly: validateOnly}
+}
+
+// newKey is a fresh conversation name for the driver.
+func newKey() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests use when they are missing (the tests run as root).
+# Outside CI a failed install only warns: the tests that need the tool then skip loudly.
+set -uo pipefail
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "test-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) && exit 0
+fi
+if [ "${CI:-}" = "true" ]; then
+  echo "test-deps: could not install ${missing[*]}; CI needs them" >&2
+  exit 1
+fi
+echo "test-deps: WARNING: could not install ${missing[*]}; tests that need them will be skipped" >&2
