@@ -102,7 +102,13 @@ func (s *server) Connect(stream pb.Plugin_ConnectServer) error {
 func (s *server) attach(conn *hostConn) {
 	s.mu.Lock()
 	s.conn = conn
-	close(s.connReady)
+	// The host may reconnect before the old stream's handler has detached: connReady is then
+	// still closed.
+	select {
+	case <-s.connReady:
+	default:
+		close(s.connReady)
+	}
 	waiting := make([]*pendingEmit, 0, len(s.pending))
 	for _, p := range s.pending {
 		waiting = append(waiting, p)

@@ -2,7 +2,6 @@ package richtext
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -71,7 +70,9 @@ func safeURL(raw string) (string, bool) {
 //
 // The output is well-formed (every tag closed), Sanitize(Sanitize(x)) equals
 // Sanitize(x), and the colon of any "javascript:" left in text is written as
-// "&#58;" so that no downstream auto-linker can turn it into a link.
+// "&#58;" so that no downstream auto-linker can turn it into a link. Input
+// nested deeper than the HTML parser accepts (512 open elements) is rejected
+// whole: the result is empty.
 func Sanitize(html string) string {
 	if strings.Trim(html, htmlSpace) == "" {
 		return ""
@@ -93,8 +94,8 @@ func Sanitize(html string) string {
 const htmlSpace = " \t\n\r\f"
 
 // parseBody parses s as the content of a <body> element and returns that
-// element. Reading from a strings.Reader cannot fail, so neither can the
-// parse.
+// element. The parser only fails on absurdly deep nesting; the body is then
+// left empty, so the failure stays closed.
 func parseBody(s string) *html.Node {
 	body := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
 	nodes, err := html.ParseFragment(strings.NewReader(s), body)
@@ -218,11 +219,28 @@ func linkAttrs(href string) []html.Attribute {
 	}
 }
 
-var javascriptScheme = regexp.MustCompile(`(?i)(javascript):`)
-
-// encodeSchemes writes the colon of "javascript:" as a character reference.
-// Browsers show the same text, but code that scans the markup or linkifies
-// the text no longer sees a scheme.
+// encodeSchemes writes the colon of "javascript:" (in any case) as a
+// character reference. Browsers show the same text, but code that scans the
+// markup or linkifies the text no longer sees a scheme.
 func encodeSchemes(s string) string {
-	return javascriptScheme.ReplaceAllString(s, "${1}&#58;")
+	const scheme = "javascript"
+	var b strings.Builder
+	done := 0
+	for i := len(scheme); i < len(s); i++ {
+		next := strings.IndexByte(s[i:], ':')
+		if next < 0 {
+			break
+		}
+		i += next
+		if strings.EqualFold(s[i-len(scheme):i], scheme) {
+			b.WriteString(s[done:i])
+			b.WriteString("&#58;")
+			done = i + 1
+		}
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }

@@ -46,6 +46,7 @@ func TestSanitizeHostile(t *testing.T) {
 		{"link attributes replaced", `<a href="https://example.com" target="_self" rel="opener" onclick="x()">x</a>`,
 			`<a href="https://example.com" rel="nofollow noopener noreferrer" target="_blank">x</a>`},
 		{"javascript in text", `<p>javascript:alert(1)</p>`, `<p>javascript&#58;alert(1)</p>`},
+		{"javascript in text, any case", `JavaScript:a JAVASCRIPT:b`, `JavaScript&#58;a JAVASCRIPT&#58;b`},
 		{"script split by tag", `<scr<script>ipt>alert(1)</script>`, `ipt&gt;alert(1)`},
 		{"nested script tags", `<<script>script>alert(1)<</script>/script>`, `&lt;/script&gt;`},
 		{"script in attribute", `<p title="</p><script>alert(1)</script>">x</p>`, `<p>x</p>`},
@@ -64,6 +65,7 @@ func TestSanitizeHostile(t *testing.T) {
 		{"bad link around good link", `<a href="javascript:x"><a href="https://b.example">b</a></a>`,
 			`<a href="https://b.example" rel="nofollow noopener noreferrer" target="_blank">b</a>`},
 		{"block element dropped from paragraph", `<p><button><ul><li>x</li></ul></button></p>`, `<p></p><ul><li>x</li></ul><p></p>`},
+		{"nesting too deep is rejected", strings.Repeat("<b>", 600) + "x", ``},
 		{"empty", ``, ``},
 		{"whitespace only", " \n\t ", ``},
 	}

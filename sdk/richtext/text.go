@@ -1,6 +1,7 @@
 package richtext
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -102,7 +103,7 @@ func (w *textWriter) end(tag string) {
 			w.pre--
 		}
 		w.preStart = false
-		w.buf = w.buf[:len(w.buf)-w.trailingNewlines()]
+		w.buf = bytes.TrimRight(w.buf, "\n")
 		w.block()
 	case "ul", "ol":
 		if len(w.lists) > 0 {
@@ -132,14 +133,16 @@ func (w *textWriter) lineBreaks(n int) {
 	if len(w.buf) == 0 || w.itemStart {
 		return
 	}
-	for have := w.trailingNewlines(); have < n; have++ {
+	for have := w.trailingNewlines(n); have < n; have++ {
 		w.buf = append(w.buf, '\n')
 	}
 }
 
-func (w *textWriter) trailingNewlines() int {
+// trailingNewlines counts the newlines the text ends in, up to limit; the
+// limit keeps a long run of <br> from making every block cost O(n).
+func (w *textWriter) trailingNewlines(limit int) int {
 	n := 0
-	for n < len(w.buf) && w.buf[len(w.buf)-1-n] == '\n' {
+	for n < limit && n < len(w.buf) && w.buf[len(w.buf)-1-n] == '\n' {
 		n++
 	}
 	return n

@@ -47,6 +47,7 @@ func (k *kit) checkStartedByHand(t *testing.T) {
 
 // checkDescribe: the plugin says what it is, independent of configuration.
 func (k *kit) checkDescribe(t *testing.T) {
+	k.alive(t)
 	d, err := k.proc.rpc.Describe(k.ctx(t), &pb.DescribeRequest{})
 	if err != nil {
 		t.Fatalf("Describe: %v", err)
@@ -81,6 +82,7 @@ func (k *kit) checkDescribe(t *testing.T) {
 
 // checkValidate: validate_only accepts the valid configuration and starts nothing.
 func (k *kit) checkValidate(t *testing.T) {
+	k.alive(t)
 	resp, err := k.proc.rpc.Configure(k.ctx(t), k.configureRequest(k.opts.Config, true))
 	if err != nil {
 		t.Fatalf("Configure (validate_only) with the valid configuration: %v", err)
@@ -96,6 +98,7 @@ func (k *kit) checkValidate(t *testing.T) {
 // checkUnknownField: a configuration mistake comes back as a field error that names the field,
 // so `switchboard check-config` can point at it.
 func (k *kit) checkUnknownField(t *testing.T) {
+	k.alive(t)
 	var cfg map[string]json.RawMessage
 	if err := json.Unmarshal(k.opts.Config, &cfg); err != nil || cfg == nil {
 		cfg = map[string]json.RawMessage{}
@@ -119,6 +122,7 @@ func (k *kit) checkUnknownField(t *testing.T) {
 
 // checkConfigure: the valid configuration starts the instance and the event stream opens.
 func (k *kit) checkConfigure(t *testing.T) {
+	k.alive(t)
 	if err := k.configure(k.ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +152,7 @@ func (k *kit) configure(ctx context.Context) error {
 
 // checkPing: the plugin answers the hub's liveness probe, healthy.
 func (k *kit) checkPing(t *testing.T) {
+	k.alive(t)
 	nonce := rand.Uint64()
 	pong, err := k.stream.ping(k.ctx(t), nonce)
 	if err != nil {
@@ -161,6 +166,7 @@ func (k *kit) checkPing(t *testing.T) {
 // checkInbound: an inbound message reaches the hub at least once. Unacked, it is resent on the
 // next stream; once acked, it is not, and only then does the platform hear "received".
 func (k *kit) checkInbound(t *testing.T) {
+	k.alive(t)
 	ctx := k.ctx(t)
 	conv, text := newKey(), "sdktest inbound "+newKey()[:8]
 	held := func(ev *pb.Event) bool { return ev.GetMessage().GetContent().GetText() == text }
@@ -321,6 +327,7 @@ func (k *kit) delivered(ctx context.Context, conv string, ok func([]string) bool
 
 // checkOutbound: an outbound message is acked OK once the platform has it.
 func (k *kit) checkOutbound(t *testing.T) {
+	k.alive(t)
 	ctx := k.ctx(t)
 	conv, key := k.open(t, ctx)
 	text := "sdktest outbound " + newKey()[:8]
@@ -339,6 +346,7 @@ func (k *kit) checkOutbound(t *testing.T) {
 // checkOutboundOnce: the hub resends an event it has no ack for; the event id makes the second
 // delivery a no-op on the platform.
 func (k *kit) checkOutboundOnce(t *testing.T) {
+	k.alive(t)
 	ctx := k.ctx(t)
 	conv, key := k.open(t, ctx)
 	text := "sdktest once " + newKey()[:8]
@@ -362,6 +370,7 @@ func (k *kit) checkOutboundOnce(t *testing.T) {
 
 // checkOrder: the messages of one conversation reach the platform in the order the hub sent them.
 func (k *kit) checkOrder(t *testing.T) {
+	k.alive(t)
 	const n = 20
 	ctx := k.ctx(t)
 	conv, key := k.open(t, ctx)
@@ -395,6 +404,7 @@ func (k *kit) checkOrder(t *testing.T) {
 // checkRestart: an outbound event the plugin never acked (it crashed) is delivered by the next
 // process when the hub resends it.
 func (k *kit) checkRestart(t *testing.T) {
+	k.alive(t)
 	ctx := k.ctx(t)
 	conv, key := k.open(t, ctx)
 	text := "sdktest after restart " + newKey()[:8]
@@ -448,10 +458,8 @@ func (k *kit) checkRestart(t *testing.T) {
 
 // checkShutdown: when the hub stops the plugin, the process exits by itself, promptly.
 func (k *kit) checkShutdown(t *testing.T) {
+	k.alive(t)
 	p := k.proc
-	if p == nil {
-		t.Skip("no plugin process is running: an earlier check failed")
-	}
 	if k.stream != nil {
 		k.stream.close()
 		k.stream = nil

@@ -106,7 +106,11 @@ func (k *kit) start() error {
 	k.proc = p
 	k.t.Cleanup(func() {
 		if k.t.Failed() {
-			k.t.Logf("log of plugin process %d (last lines):\n%s", p.pid, log.String())
+			state := "running"
+			if p.client.Exited() {
+				state = "exited"
+			}
+			k.t.Logf("log of plugin process %d (%s), last lines:\n%s", p.pid, state, log.String())
 		}
 	})
 	return nil
@@ -134,6 +138,18 @@ func (k *kit) reconnect(hold func(*pb.Event) bool) error {
 	}
 	k.stream = s
 	return nil
+}
+
+// alive fails the check at once when the plugin process is gone: every check after a crash would
+// only repeat that.
+func (k *kit) alive(t *testing.T) {
+	t.Helper()
+	if k.proc == nil {
+		t.Fatal("no plugin process is running: an earlier check failed")
+	}
+	if k.proc.client.Exited() {
+		t.Fatalf("plugin process %d has exited (its log follows the checks)", k.proc.pid)
+	}
 }
 
 func (k *kit) ctx(t *testing.T) context.Context {

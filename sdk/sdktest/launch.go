@@ -3,12 +3,15 @@ package sdktest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +80,7 @@ func launch(binary string, log *logTail) (*proc, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		StartTimeout:     10 * time.Second,
 		Stderr:           log,
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "go-plugin", Output: log, Level: hclog.Warn}),
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "go-plugin", Output: clientLog{log}, Level: hclog.Info, JSONFormat: true}),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(sdk.MaxMessageBytes), grpc.MaxCallSendMsgSize(sdk.MaxMessageBytes))},
 	})
@@ -177,6 +180,27 @@ func (l *logTail) Write(p []byte) (int, error) {
 	}
 	if over := len(l.lines) - l.max; over > 0 {
 		l.lines = append(l.lines[:0], l.lines[over:]...)
+	}
+	return len(p), nil
+}
+
+// clientLog keeps go-plugin's own log lines (process exits, handshake trouble) and drops its
+// copies of the plugin's stderr, which the tail already holds.
+type clientLog struct{ tail *logTail }
+
+func (c clientLog) Write(p []byte) (int, error) {
+	for _, line := range bytes.Split(p, []byte("\n")) {
+		var entry map[string]any
+		if json.Unmarshal(line, &entry) != nil || entry["@module"] != "go-plugin" {
+			continue
+		}
+		parts := []string{fmt.Sprintf("[go-plugin %v] %v", entry["@level"], entry["@message"])}
+		for _, k := range slices.Sorted(maps.Keys(entry)) {
+			if !strings.HasPrefix(k, "@") {
+				parts = append(parts, fmt.Sprintf("%s=%v", k, entry[k]))
+			}
+		}
+		c.tail.Write([]byte(strings.Join(parts, " ") + "\n"))
 	}
 	return len(p), nil
 }

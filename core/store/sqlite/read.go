@@ -9,13 +9,6 @@ import (
 	"github.com/switchboardhq/switchboard/core/store"
 )
 
-// querier is what *sql.DB and *sql.Tx share.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // reader implements store.Reader on the read pool, or on the writer's transaction inside Write.
 type reader struct {
 	q querier

@@ -56,8 +56,11 @@ type Stats struct {
 type DB struct {
 	reader
 
-	w       *sql.DB // the one writer connection
-	r       *sql.DB // read-only connections
+	w       *sql.DB    // pool of the one writer connection, held by wconn while open
+	wconn   *sql.Conn  // the writer's connection; batches BEGIN and COMMIT on it
+	wq      *stmtCache // statements on wconn
+	r       *sql.DB    // read-only connections
+	rq      *stmtCache // statements on r
 	log     *slog.Logger
 	window  time.Duration
 	maxRun  int
@@ -106,8 +109,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 			"foreign_keys(1)",
 			"synchronous(" + syncMode + ")",
 		},
-		// The writer is the only connection that writes: taking the write lock at BEGIN means a
-		// batch never fails half-way because another process upgraded first.
+		// Migrations take the write lock at BEGIN, as batches do with BEGIN IMMEDIATE: a
+		// transaction never fails half-way because another process started writing first.
 		"_txlock": {"immediate"},
 	}))
 	if err != nil {
@@ -146,10 +149,21 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: sqlite: open %s: %w", opts.Path, err)
 	}
 
+	// The writer keeps its connection: statements stay prepared on it from batch to batch.
+	wconn, err := w.Conn(ctx)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("store: sqlite: open %s: %w", opts.Path, err)
+	}
+	rq := newStmtCache(r)
 	db := &DB{
-		reader:  reader{q: r},
+		reader:  reader{q: rq},
 		w:       w,
+		wconn:   wconn,
+		wq:      newStmtCache(wconn),
 		r:       r,
+		rq:      rq,
 		log:     opts.Logger,
 		window:  opts.GroupCommitWindow,
 		maxRun:  opts.GroupCommitMax,
@@ -173,7 +187,7 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 
 	<-db.stopped
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(db.rq.Close(), db.wq.Close(), db.wconn.Close(), db.r.Close(), db.w.Close())
 }
 
 // Stats reports how many batches the writer ran and how many writes they held.

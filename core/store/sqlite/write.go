@@ -10,20 +10,20 @@ import (
 	"github.com/switchboardhq/switchboard/core/store"
 )
 
-// txView is the store.Tx handed to Write functions: the writer's transaction, shared by the batch.
+// txView is the store.Tx handed to Write functions: the writer's connection, inside the batch's
+// transaction.
 type txView struct {
 	reader
-	tx *sql.Tx
 }
 
 var _ store.Tx = (*txView)(nil)
 
-func newTxView(tx *sql.Tx) *txView {
-	return &txView{reader: reader{q: tx, shared: true}, tx: tx}
+func newTxView(q querier) *txView {
+	return &txView{reader: reader{q: q, shared: true}}
 }
 
 func (t *txView) exec(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(context.Background(), query, args...)
+	return t.q.ExecContext(context.Background(), query, args...)
 }
 
 // execOne runs an UPDATE that must touch a row; none is ErrNotFound described by what and id.
@@ -124,7 +124,7 @@ func (t *txView) UpsertUser(u store.User) (store.User, error) {
 			id, hash, state, reason string
 			since                   int64
 		}
-		err := t.tx.QueryRowContext(context.Background(), `SELECT id, password_hash, state, state_reason, state_since
+		err := t.q.QueryRowContext(context.Background(), `SELECT id, password_hash, state, state_reason, state_since
 			FROM users WHERE tenant_id = $1 AND username = $2`, u.TenantID, u.Username).
 			Scan(&old.id, &old.hash, &old.state, &old.reason, &old.since)
 		exists := err == nil
@@ -310,7 +310,7 @@ func (t *txView) LeaveParticipant(tenant, conversationID string, kind store.Part
 		return err
 	}
 	var n int
-	err = t.tx.QueryRowContext(context.Background(), `SELECT count(*) FROM participants
+	err = t.q.QueryRowContext(context.Background(), `SELECT count(*) FROM participants
 		WHERE tenant_id = $1 AND conversation_id = $2 AND kind = $3 AND ref_id = $4`,
 		tenant, conversationID, kind, refID).Scan(&n)
 	if err != nil {
@@ -336,7 +336,7 @@ func (t *txView) AppendMessage(m store.Message) (store.Message, error) {
 	}
 	// The sequence number and the row go together: a duplicate event id must not burn a number.
 	err = t.atomic(func() error {
-		err := t.tx.QueryRowContext(context.Background(), `UPDATE conversations SET last_seq = last_seq + 1
+		err := t.q.QueryRowContext(context.Background(), `UPDATE conversations SET last_seq = last_seq + 1
 			WHERE tenant_id = $1 AND id = $2 RETURNING last_seq`, m.TenantID, m.ConversationID).Scan(&m.Seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("conversation", m.ConversationID)
@@ -388,7 +388,7 @@ func (t *txView) EnqueueOutbox(e store.OutboxEvent) (store.OutboxEvent, error) {
 		e.Payload = []byte{}
 	}
 	e.CreatedAt = orNow(e.CreatedAt)
-	err := t.tx.QueryRowContext(context.Background(), `INSERT INTO outbox (tenant_id, instance, event_id,
+	err := t.q.QueryRowContext(context.Background(), `INSERT INTO outbox (tenant_id, instance, event_id,
 		conversation_id, payload, state, reason, created_at, settled_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 		e.TenantID, e.Instance, e.EventID, e.ConversationID, e.Payload, e.State, e.Reason,

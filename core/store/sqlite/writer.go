@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -88,12 +87,11 @@ func (db *DB) batch(first *writeReq) {
 		defer timer.Stop()
 		timeout = timer.C
 	}
-	tx, err := db.w.BeginTx(context.Background(), nil)
-	if err != nil {
+	if _, err := db.wq.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
 		first.done <- writeResult{err: fmt.Errorf("store: sqlite: begin: %w", err)}
 		return
 	}
-	b := &batchState{db: db, tx: tx, view: newTxView(tx)}
+	b := &batchState{db: db, view: newTxView(db.wq)}
 	defer b.recoverGoexit()
 
 	if !b.run(first) {
@@ -129,7 +127,6 @@ collect:
 // batchState is one batch in flight.
 type batchState struct {
 	db      *DB
-	tx      *sql.Tx
 	view    *txView
 	ran     int
 	current *writeReq   // the write whose fn is running
@@ -141,7 +138,7 @@ type batchState struct {
 func (b *batchState) run(req *writeReq) bool {
 	b.ran++
 	b.current = req
-	res, err := b.db.runOne(b.tx, b.view, req)
+	res, err := b.db.runOne(b.view, req)
 	b.current = nil
 	switch {
 	case err != nil:
@@ -164,19 +161,19 @@ func (b *batchState) count() {
 
 func (b *batchState) abort(err error) {
 	b.count()
-	b.tx.Rollback()
+	b.db.wq.ExecContext(context.Background(), "ROLLBACK")
 	b.db.log.Error("store: write batch aborted", "err", err, "writes", b.ran)
 	b.answer(err)
 }
 
 func (b *batchState) commit() {
 	b.count()
-	if err := b.tx.Commit(); err != nil {
+	if _, err := b.db.wq.ExecContext(context.Background(), "COMMIT"); err != nil {
 		err = fmt.Errorf("store: sqlite: commit: %w", err)
 		b.db.log.Error("store: write batch commit failed", "err", err, "writes", b.ran)
 		// A failed COMMIT can leave the connection inside the transaction; end it so the next
 		// batch can begin.
-		b.db.w.ExecContext(context.Background(), "ROLLBACK")
+		b.db.wq.ExecContext(context.Background(), "ROLLBACK")
 		b.answer(err)
 		return
 	}
@@ -219,8 +216,8 @@ func claim(req *writeReq) bool {
 
 // runOne runs req.fn inside a savepoint. The returned result is req's own outcome; a non-nil error
 // means the transaction itself broke and the batch must be abandoned.
-func (db *DB) runOne(tx *sql.Tx, view *txView, req *writeReq) (res writeResult, err error) {
-	ctx := context.Background()
+func (db *DB) runOne(view *txView, req *writeReq) (res writeResult, err error) {
+	ctx, tx := context.Background(), db.wq
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT write_fn"); err != nil {
 		return writeResult{}, fmt.Errorf("store: sqlite: savepoint: %w", err)
 	}

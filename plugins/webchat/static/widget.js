@@ -82,6 +82,7 @@
       f.append(inp);
     });
     var go = el("button", { padding: "8px", border: "0", borderRadius: "6px", background: "#24508f", color: "#fff" }, "Start chat");
+    go.setAttribute("data-switchboard", "start");
     f.append(go);
     f.onsubmit = function (e) {
       e.preventDefault();
@@ -94,12 +95,15 @@
     return f;
   }
 
-  function toggle(open) {
+  function layout(open) {
     ui.panel.style.display = open ? "flex" : "none";
     var needForm = !state.identity || state.ended;
     ui.prechat.style.display = open && needForm ? "grid" : "none";
     ui.form.style.display = needForm ? "none" : "flex";
-    if (open && !needForm) connect();
+    return open && !needForm;
+  }
+  function toggle(open) {
+    if (layout(open)) connect();
   }
 
   function status(text) { ui.status.textContent = text; }
@@ -136,7 +140,7 @@
 
   function connect() {
     if (ws && ws.readyState <= 1) return;
-    toggle(true);
+    layout(true);
     status("Connecting…");
     ws = new WebSocket(wsURL);
     started = false;
