@@ -210,15 +210,22 @@ type customer struct {
 	events   []map[string]any
 	errors   []string
 	started  chan struct{}
+	stopped  chan struct{}
+	cancel   context.CancelFunc
 }
 
 func newCustomer(t *testing.T, base, nickname, email string) *customer {
 	return &customer{t: t, wsURL: strings.Replace(base, "http", "ws", 1) + "/c/webchat/ws", nickname: nickname, email: email,
-		seen: map[string]bool{}, started: make(chan struct{})}
+		seen: map[string]bool{}, started: make(chan struct{}), stopped: make(chan struct{})}
 }
 
-// run keeps the customer connected until ctx ends.
+// run keeps the customer connected until ctx ends or stop is called.
 func (c *customer) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	c.mu.Lock()
+	c.cancel = cancel
+	c.mu.Unlock()
+	defer close(c.stopped)
 	for ctx.Err() == nil {
 		conn, _, err := websocket.Dial(ctx, c.wsURL, nil)
 		if err != nil {
@@ -296,6 +303,17 @@ func (c *customer) session(ctx context.Context, conn *websocket.Conn) {
 			continue
 		}
 		c.mu.Unlock()
+	}
+}
+
+// stop disconnects the customer for good.
+func (c *customer) stop() {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-c.stopped
 	}
 }
 

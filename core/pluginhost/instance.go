@@ -126,12 +126,17 @@ func (in *instance) runOnce(ctx context.Context) error {
 	if _, err := os.Stat(in.spec.Binary); err != nil {
 		return &startError{"binary", fmt.Errorf("plugin binary %s: %w (build it with 'make build')", in.spec.Binary, err)}
 	}
-	client := in.newClient()
+	stderr := &lineLogger{log: in.log}
+	client := in.newClient(stderr)
 	defer client.Kill()
 
 	rpc, err := client.Client()
 	if err != nil {
-		return &startError{"handshake", err}
+		msg := strings.Join(strings.Fields(err.Error()), " ")
+		if out := stderr.tail(); out != "" {
+			msg += "; the plugin's last output: " + out
+		}
+		return &startError{"handshake", errors.New(msg)}
 	}
 	raw, err := rpc.Dispense(sdk.PluginName)
 	if err != nil {
@@ -197,7 +202,7 @@ func (in *instance) runOnce(ctx context.Context) error {
 	return sess.serve(streamCtx)
 }
 
-func (in *instance) newClient() *plugin.Client {
+func (in *instance) newClient(stderr *lineLogger) *plugin.Client {
 	cmd := exec.Command(in.spec.Binary)
 	// Plugins get no secrets through the environment: configuration arrives through Configure.
 	cmd.Env = []string{
@@ -213,7 +218,7 @@ func (in *instance) newClient() *plugin.Client {
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		StartTimeout:     10 * time.Second,
-		Stderr:           &lineLogger{log: in.log},
+		Stderr:           stderr,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "plugin",
 			Output:     &lineLogger{log: in.log.With("component", "go-plugin"), skipModule: "plugin."},

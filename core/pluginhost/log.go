@@ -19,6 +19,14 @@ type lineLogger struct {
 	skipModule string
 	mu         sync.Mutex
 	partial    []byte
+	last       []string // the last few lines, for start errors
+}
+
+// tail returns the last lines the plugin wrote, joined.
+func (l *lineLogger) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.last, " | ")
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
@@ -45,6 +53,10 @@ func (l *lineLogger) line(raw []byte) {
 	if len(raw) == 0 {
 		return
 	}
+	if len(l.last) == 5 {
+		l.last = l.last[1:]
+	}
+	l.last = append(l.last, string(raw))
 	var rec map[string]any
 	if raw[0] != '{' || json.Unmarshal(raw, &rec) != nil {
 		l.log.Warn("plugin output", "line", string(raw))

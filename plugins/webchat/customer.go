@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -17,8 +18,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboardhq/switchboard/sdk"
-	"github.com/switchboardhq/switchboard/sdk/richtext"
 	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
+	"github.com/switchboardhq/switchboard/sdk/richtext"
 )
 
 // customer is one web chat conversation: its current connection (if any) and the hub events
@@ -178,7 +179,6 @@ func (w *webchat) serveWS(rw http.ResponseWriter, r *http.Request) {
 		w.host.Count("frames_rejected", "origin")
 		return
 	}
-	conn.SetReadLimit(w.cfg.MaxFrameBytes)
 	err = w.serveCustomer(r.Context(), conn)
 	var bad *errBadFrame
 	switch {
@@ -186,9 +186,11 @@ func (w *webchat) serveWS(rw http.ResponseWriter, r *http.Request) {
 		w.host.Count("frames_rejected", bad.stat)
 		w.write(r.Context(), conn, outFrame{Type: "error", Reason: bad.reason})
 		conn.Close(websocket.StatusPolicyViolation, truncate(bad.reason, 120))
-	case websocket.CloseStatus(err) == -1 && strings.Contains(fmt.Sprint(err), "read limited"):
+	case errors.Is(err, errOversized):
 		w.host.Count("frames_rejected", "oversized")
-		conn.Close(websocket.StatusMessageTooBig, fmt.Sprintf("frame larger than %d bytes", w.cfg.MaxFrameBytes))
+		reason := fmt.Sprintf("frame larger than %d bytes", w.cfg.MaxFrameBytes)
+		w.write(r.Context(), conn, outFrame{Type: "error", Reason: reason})
+		conn.Close(websocket.StatusMessageTooBig, reason)
 	default:
 		conn.CloseNow()
 	}
@@ -204,7 +206,7 @@ func (w *webchat) serveCustomer(ctx context.Context, conn *websocket.Conn) error
 		}
 	}()
 	for {
-		typ, data, err := conn.Read(ctx)
+		typ, data, err := w.readFrame(ctx, conn)
 		if err != nil {
 			return err
 		}
@@ -251,6 +253,24 @@ func (w *webchat) serveCustomer(ctx context.Context, conn *websocket.Conn) error
 			return badFrame("malformed", "unknown frame type %q", f.Type)
 		}
 	}
+}
+
+var errOversized = errors.New("oversized frame")
+
+// readFrame reads one frame, refusing it once it passes the size limit (the rest is not read).
+func (w *webchat) readFrame(ctx context.Context, conn *websocket.Conn) (websocket.MessageType, []byte, error) {
+	typ, r, err := conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, w.cfg.MaxFrameBytes+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if int64(len(data)) > w.cfg.MaxFrameBytes {
+		return 0, nil, errOversized
+	}
+	return typ, data, nil
 }
 
 func (w *webchat) start(ctx context.Context, conn *websocket.Conn, f inFrame) (string, error) {

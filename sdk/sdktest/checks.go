@@ -18,8 +18,8 @@ import (
 // byHandWait is how long a binary started without the hub may take to give up.
 const byHandWait = 5 * time.Second
 
-// shutdownWait is how long a plugin may take to exit after the hub stops it; go-plugin kills it
-// after 2 s, so a plugin still running at the deadline ignored the stop and was killed.
+// shutdownWait bounds how long the process may take to be gone after the hub stops it;
+// shutdownGrace is how long go-plugin waits before it kills a plugin that did not exit by itself.
 const (
 	shutdownWait  = 3 * time.Second
 	shutdownGrace = 2 * time.Second

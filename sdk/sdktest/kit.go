@@ -42,8 +42,23 @@ type Driver interface {
 	Delivered(ctx context.Context, httpAddr, conversation string) ([]string, error)
 }
 
-// Run checks the plugin against the contract, one subtest per property, starting it as the hub
-// does. Checks that cannot run after an earlier failure are skipped.
+// Run starts the plugin as the hub does and checks the contract, one subtest per property:
+//
+//   - started by hand: without the hub's magic cookie the binary exits non-zero with a message;
+//   - describe: name, kind, version, and a config_schema for a JSON object;
+//   - validate config, unknown config field: validate_only accepts Config and starts nothing;
+//     an unknown field comes back as a field error naming it, not as an RPC error;
+//   - configure and connect, ping: Config starts the instance (a loopback HTTP address, if any),
+//     the event stream opens, and a Ping gets its Pong, healthy;
+//   - inbound redelivery: an unacked inbound event is resent on the next stream, an acked one is
+//     not, and the platform hears "received" only after the hub's ack;
+//   - outbound, outbound once per event id, outbound order: events are acked OK once the platform
+//     has them, an event sent twice shows once, 20 messages of a conversation arrive in order;
+//   - restart: after SIGKILL a fresh process delivers the event the hub resends;
+//   - clean shutdown: the process exits by itself when the hub stops it.
+//
+// The inbound, outbound and restart checks need Options.Driver. A check that finds the plugin
+// process gone fails at once, saying so; the plugin's log is shown when anything failed.
 func Run(t *testing.T, opts Options) {
 	t.Helper()
 	if opts.Binary == "" {
@@ -105,12 +120,12 @@ func (k *kit) start() error {
 	}
 	k.proc = p
 	k.t.Cleanup(func() {
-		if k.t.Failed() {
+		if out := log.String(); out != "" && k.t.Failed() {
 			state := "running"
 			if p.client.Exited() {
 				state = "exited"
 			}
-			k.t.Logf("log of plugin process %d (%s), last lines:\n%s", p.pid, state, log.String())
+			k.t.Logf("log of plugin process %d (%s), last lines:\n%s", p.pid, state, out)
 		}
 	})
 	return nil
@@ -132,7 +147,7 @@ func (k *kit) reconnect(hold func(*pb.Event) bool) error {
 		k.stream.close()
 		k.stream = nil
 	}
-	s, err := openStream(k.proc.rpc, hold)
+	s, err := openStream(k.proc, hold)
 	if err != nil {
 		return err
 	}

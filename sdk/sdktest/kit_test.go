@@ -25,19 +25,19 @@ func TestKitFindsFaults(t *testing.T) {
 	}
 	bin := sdktest.Build(t, "./testdata/faulty")
 	cases := []struct {
-		fault string
-		kind  sdk.Kind
-		want  string
+		name, fault string
+		kind        sdk.Kind
+		want        string
 	}{
-		{"", sdk.KindBridge, "Describe: kind is PLUGIN_KIND_CHANNEL, want PLUGIN_KIND_BRIDGE"},
-		{"lax-config", sdk.KindChannel, `Configure accepted the unknown field "sdktest_unknown_field"`},
-		{"rpc-config-error", sdk.KindChannel, `answered with an RPC error`},
-		{"early-confirm", sdk.KindChannel, "only once Emit returned"},
-		{"drop", sdk.KindChannel, "but the platform never showed"},
-		{"crash-on-deliver", sdk.KindChannel, "has exited"},
+		{"wrong kind", "", sdk.KindBridge, "Describe: kind is PLUGIN_KIND_CHANNEL, want PLUGIN_KIND_BRIDGE"},
+		{"lax config", "lax-config", sdk.KindChannel, `Configure accepted the unknown field "sdktest_unknown_field"`},
+		{"config error as RPC error", "rpc-config-error", sdk.KindChannel, "answered with an RPC error"},
+		{"confirms before the hub stored", "early-confirm", sdk.KindChannel, "only once Emit returned"},
+		{"acks without delivering", "drop", sdk.KindChannel, "but the platform never showed"},
+		{"crashes on delivery", "crash-on-deliver", sdk.KindChannel, "has exited (its log follows the checks)"},
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("%s %s", c.fault, c.kind), func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultyPlugin$", "-test.v")
 			cmd.Env = append(os.Environ(), "SDKTEST_FAULTY="+bin, "SDKTEST_FAULT="+c.fault, fmt.Sprintf("SDKTEST_KIND=%d", c.kind))
@@ -61,7 +61,7 @@ func TestFaultyPlugin(t *testing.T) {
 	var kind int32
 	fmt.Sscan(os.Getenv("SDKTEST_KIND"), &kind)
 	config, _ := json.Marshal(map[string]string{"fault": os.Getenv("SDKTEST_FAULT")})
-	sdktest.Run(t, sdktest.Options{Binary: bin, Kind: sdk.Kind(kind), Config: config, Driver: httpPlatform{}, Timeout: 5 * time.Second})
+	sdktest.Run(t, sdktest.Options{Binary: bin, Kind: sdk.Kind(kind), Config: config, Driver: httpPlatform{}, Timeout: 3 * time.Second})
 }
 
 // httpPlatform drives the faulty plugin's HTTP API, the echo example's.

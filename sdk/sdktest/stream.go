@@ -13,6 +13,7 @@ import (
 // hostStream is the hub's end of one Connect stream. It records every frame the plugin sends and
 // acknowledges inbound events at once, except those hold picks: a check acks those itself.
 type hostStream struct {
+	proc   *proc
 	cs     pb.Plugin_ConnectClient
 	cancel context.CancelFunc
 	hold   func(*pb.Event) bool
@@ -27,14 +28,14 @@ type hostStream struct {
 	news   chan struct{} // closed and replaced whenever a frame arrives or the stream ends
 }
 
-func openStream(rpc pb.PluginClient, hold func(*pb.Event) bool) (*hostStream, error) {
+func openStream(p *proc, hold func(*pb.Event) bool) (*hostStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	cs, err := rpc.Connect(ctx)
+	cs, err := p.rpc.Connect(ctx)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open the Connect stream: %w", err)
 	}
-	s := &hostStream{cs: cs, cancel: cancel, hold: hold, done: make(chan struct{}), pongs: map[uint64]*pb.Pong{}, news: make(chan struct{})}
+	s := &hostStream{proc: p, cs: cs, cancel: cancel, hold: hold, done: make(chan struct{}), pongs: map[uint64]*pb.Pong{}, news: make(chan struct{})}
 	go s.receive()
 	return s, nil
 }
@@ -102,7 +103,7 @@ func (s *hostStream) waitFor(ctx context.Context, cond func() bool) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("the plugin ended the event stream: %w", err)
+			return s.ended(err)
 		}
 		select {
 		case <-news:
@@ -110,6 +111,16 @@ func (s *hostStream) waitFor(ctx context.Context, cond func() bool) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// ended explains why the stream ended: most often the plugin process exited.
+func (s *hostStream) ended(err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if poll(ctx, func() (bool, error) { return s.proc.client.Exited(), nil }) == nil {
+		return fmt.Errorf("plugin process %d has exited (its log follows the checks)", s.proc.pid)
+	}
+	return fmt.Errorf("the plugin ended the event stream: %w", err)
 }
 
 // ping sends a liveness probe and waits for its Pong. The SDK resends unacked events as soon as a

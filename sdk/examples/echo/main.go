@@ -19,14 +19,9 @@ import (
 	"github.com/switchboardhq/switchboard/sdk/richtext"
 )
 
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "queue": {"type": "string", "description": "Queue for new conversations; empty = the tenant's default queue"}
-  }
-}`
+const configSchema = `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+  "additionalProperties": false, "properties": {
+    "queue": {"type": "string", "description": "Queue for new conversations; empty = the tenant's default queue"}}}`
 
 // settings is the instance configuration.
 type settings struct {
@@ -45,13 +40,8 @@ type echo struct {
 }
 
 func (e *echo) Describe() sdk.Description {
-	return sdk.Description{
-		Name:         "echo",
-		Version:      "1.0.0",
-		Summary:      "Example channel: customers and agents meet over a tiny HTTP API",
-		Capabilities: []string{"http"},
-		ConfigSchema: configSchema,
-	}
+	return sdk.Description{Name: "echo", Version: "1.0.0", Summary: "Example channel: customers and agents meet over a tiny HTTP API",
+		Capabilities: []string{"http"}, ConfigSchema: configSchema}
 }
 
 func (e *echo) Configure(_ context.Context, cfg sdk.Config) (*sdk.Configured, error) {
@@ -77,7 +67,7 @@ func (e *echo) Run(ctx context.Context, host sdk.Host) error {
 }
 
 // receive is the platform's webhook. It answers 202 only once the hub stored the message: on any
-// other answer the platform sends it again, and the event id makes that harmless.
+// other answer the platform sends it again, and its Idempotency-Key lets the hub drop repeats.
 func (e *echo) receive(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-e.ready:
