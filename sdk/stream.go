@@ -92,7 +92,11 @@ func (s *server) Connect(stream pb.Plugin_ConnectServer) error {
 		case *pb.HostFrame_Event:
 			s.dispatch(conn, f.Event)
 		case *pb.HostFrame_Ping:
-			go s.pong(conn, f.Ping.Nonce)
+			if _, checks := s.impl.(HealthChecker); checks {
+				go s.pong(conn, f.Ping.Nonce)
+			} else {
+				s.pong(conn, f.Ping.Nonce)
+			}
 		}
 	}
 }

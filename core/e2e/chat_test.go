@@ -9,7 +9,7 @@ import (
 
 // startChat starts a customer conversation and has the agent accept it; it returns the
 // conversation id.
-func startChat(t *testing.T, h *hubProc, a *agent, c *customer) string {
+func startChat(t testing.TB, h *hubProc, a *agent, c *customer) string {
 	t.Helper()
 	ctx := ctxTimeout(t, 60*time.Second)
 	go c.run(ctx)

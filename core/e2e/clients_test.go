@@ -20,7 +20,7 @@ import (
 
 // agent drives the console API as the console does: session cookie, CSRF header, push WebSocket.
 type agent struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	client *http.Client
 	csrf   string
@@ -35,7 +35,7 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-func login(t *testing.T, base, tenant, username string) *agent {
+func login(t testing.TB, base, tenant, username string) *agent {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	a := &agent{t: t, base: base, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
@@ -195,7 +195,7 @@ func (a *agent) send(ctx context.Context, conv, clientID, text string) error {
 // customer speaks the web chat widget's protocol: it keeps unacknowledged messages and resends
 // them after a reconnect, acknowledges hub events and drops repeats by id.
 type customer struct {
-	t            *testing.T
+	t            testing.TB
 	wsURL        string
 	conversation string
 	nickname     string
@@ -214,7 +214,7 @@ type customer struct {
 	cancel   context.CancelFunc
 }
 
-func newCustomer(t *testing.T, base, nickname, email string) *customer {
+func newCustomer(t testing.TB, base, nickname, email string) *customer {
 	return &customer{t: t, wsURL: strings.Replace(base, "http", "ws", 1) + "/c/webchat/ws", nickname: nickname, email: email,
 		seen: map[string]bool{}, started: make(chan struct{}), stopped: make(chan struct{})}
 }
@@ -335,7 +335,7 @@ func (c *customer) snapshot() (acked, received []string, pending int) {
 	return append([]string(nil), c.acked...), append([]string(nil), c.received...), len(c.pending)
 }
 
-func (c *customer) waitStarted(t *testing.T) {
+func (c *customer) waitStarted(t testing.TB) {
 	t.Helper()
 	select {
 	case <-c.started:

@@ -67,6 +67,7 @@ tenants:
       - {username: alice, display_name: Alice Archer, group: support, queues: [support], max_chats: 6, password: ` + password + `}
       - {username: bob, display_name: Bob Baker, group: support, queues: [support], max_chats: 2, password: ` + password + `}
       - {username: sam, display_name: Sam Super, role: supervisor, group: support, queues: [support, sales], password: ` + password + `}
+%[6]s
   - id: globex
     name: Globex
     groups: [{id: support}]
@@ -80,11 +81,12 @@ type hubOptions struct {
 	extraPlugins string
 	offerTimeout string
 	addr         string
+	extraUsers   string // more YAML user entries for tenant acme
 }
 
 // hubProc is a hub running as its own process, as operators run it.
 type hubProc struct {
-	t    *testing.T
+	t    testing.TB
 	opts hubOptions
 	url  string
 	cmd  *exec.Cmd
@@ -109,7 +111,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +122,7 @@ func freeAddr(t *testing.T) string {
 
 // startHub writes a config and starts the hub binary; it waits until the hub listens and the
 // web chat plugin is up.
-func startHub(t *testing.T, opts hubOptions) *hubProc {
+func startHub(t testing.TB, opts hubOptions) *hubProc {
 	t.Helper()
 	if opts.dataDir == "" {
 		opts.dataDir = t.TempDir()
@@ -140,7 +142,7 @@ func startHub(t *testing.T, opts hubOptions) *hubProc {
 func (h *hubProc) start() {
 	t := h.t
 	t.Helper()
-	cfg := fmt.Sprintf(hubConfig, h.opts.addr, h.opts.dataDir, binDir, h.opts.extraPlugins, h.opts.offerTimeout)
+	cfg := fmt.Sprintf(hubConfig, h.opts.addr, h.opts.dataDir, binDir, h.opts.extraPlugins, h.opts.offerTimeout, h.opts.extraUsers)
 	path := filepath.Join(h.opts.dataDir, "switchboard.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -298,7 +300,7 @@ func readAll(r io.Reader) string {
 	return string(b)
 }
 
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
