@@ -38,8 +38,9 @@ type Store struct {
 	Driver string `yaml:"driver"` // sqlite or postgres
 	// DSN is a file path for SQLite and a postgres:// URL for PostgreSQL.
 	DSN string `yaml:"dsn"`
-	// GroupCommitWindow is how long a write waits for others to share its
-	// transaction; 0 commits every write on its own.
+	// GroupCommitWindow bounds how long one transaction keeps taking writes
+	// that are already queued before it commits (writes never wait idle for
+	// company: those arriving during a commit share the next one).
 	GroupCommitWindow Duration `yaml:"group_commit_window"`
 	// GroupCommitMax caps the writes sharing one transaction.
 	GroupCommitMax int `yaml:"group_commit_max"`

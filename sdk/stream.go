@@ -32,7 +32,6 @@ type server struct {
 	mu         sync.Mutex
 	configured bool
 	conn       *hostConn
-	connReady  chan struct{} // closed when conn is set; replaced when it drops
 	emitSeq    uint64
 	pending    map[string]*pendingEmit
 	workers    map[string]*worker
@@ -49,7 +48,6 @@ func newServer(p Plugin, kind Kind, log *slog.Logger) *server {
 		runCtx:    ctx,
 		runCancel: cancel,
 		runDone:   make(chan struct{}),
-		connReady: make(chan struct{}),
 		pending:   map[string]*pendingEmit{},
 		workers:   map[string]*worker{},
 		inflight:  map[string]bool{},
@@ -106,13 +104,6 @@ func (s *server) Connect(stream pb.Plugin_ConnectServer) error {
 func (s *server) attach(conn *hostConn) {
 	s.mu.Lock()
 	s.conn = conn
-	// The host may reconnect before the old stream's handler has detached: connReady is then
-	// still closed.
-	select {
-	case <-s.connReady:
-	default:
-		close(s.connReady)
-	}
 	waiting := make([]*pendingEmit, 0, len(s.pending))
 	for _, p := range s.pending {
 		waiting = append(waiting, p)
@@ -131,14 +122,13 @@ func (s *server) detach(conn *hostConn) {
 	defer s.mu.Unlock()
 	if s.conn == conn {
 		s.conn = nil
-		s.connReady = make(chan struct{})
 	}
 }
 
-func (s *server) current() (*hostConn, chan struct{}) {
+func (s *server) current() *hostConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.conn, s.connReady
+	return s.conn
 }
 
 // Emit implements Host.
@@ -189,7 +179,7 @@ func (s *server) register(ev *Event) (*pendingEmit, bool) {
 }
 
 func (s *server) sendPending(p *pendingEmit) {
-	conn, _ := s.current()
+	conn := s.current()
 	if conn == nil {
 		return // attach resends it
 	}
@@ -218,7 +208,7 @@ func (s *server) settleEmit(ack *pb.Ack) {
 
 // Count implements Host.
 func (s *server) Count(name, reason string) {
-	conn, _ := s.current()
+	conn := s.current()
 	if conn == nil {
 		return
 	}
@@ -296,7 +286,7 @@ func (s *server) work(key string, w *worker) {
 		delete(s.inflight, ev.Id)
 		s.delivered.add(ev.Id)
 		s.mu.Unlock()
-		if conn, _ := s.current(); conn != nil {
+		if conn := s.current(); conn != nil {
 			_ = conn.send(ackFrame(ev.Id, status, reason))
 		}
 	}

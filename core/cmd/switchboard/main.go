@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"sort"
@@ -59,6 +61,15 @@ func serve(path string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
+	if addr := os.Getenv("SWITCHBOARD_DEBUG_ADDR"); addr != "" {
+		// Profiling endpoints (/debug/pprof/) on a separate listener an operator opts into.
+		go func() {
+			log.Info("debug listener", "addr", addr)
+			if err := http.ListenAndServe(addr, nil); err != nil {
+				log.Error("debug listener stopped", "error", err)
+			}
+		}()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	d, err := daemon.Start(ctx, cfg, log)

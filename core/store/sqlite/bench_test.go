@@ -13,10 +13,10 @@ import (
 // BenchmarkAppendMessage appends messages from many concurrent writers, each a Write of its own,
 // as the hub does when many conversations are busy at once.
 func BenchmarkAppendMessage(b *testing.B) {
-	for _, sync := range []string{"full", "normal"} {
-		b.Run("sync="+sync, func(b *testing.B) {
+	for _, mode := range []string{"full", "normal"} {
+		b.Run("sync="+mode, func(b *testing.B) {
 			const conversations = 16
-			db, err := Open(b.Context(), Options{Path: filepath.Join(b.TempDir(), "bench.db"), Synchronous: sync})
+			db, err := Open(b.Context(), Options{Path: filepath.Join(b.TempDir(), "bench.db"), Synchronous: mode})
 			if err != nil {
 				b.Fatal(err)
 			}

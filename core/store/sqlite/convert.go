@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	sqlite "modernc.org/sqlite"
+	moderncsqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/switchboardhq/switchboard/core/store"
@@ -73,7 +73,7 @@ func decodeList[T any](s string) ([]T, error) {
 }
 
 func sqliteCode(err error) int {
-	var se *sqlite.Error
+	var se *moderncsqlite.Error
 	if errors.As(err, &se) {
 		return se.Code()
 	}

@@ -65,10 +65,10 @@ func crashHelper() int {
 }
 
 func TestCrashKeepsReturnedWrites(t *testing.T) {
-	for _, sync := range []string{"full", "normal"} {
-		t.Run(sync, func(t *testing.T) {
+	for _, mode := range []string{"full", "normal"} {
+		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			testCrash(t, sync)
+			testCrash(t, mode)
 		})
 	}
 }

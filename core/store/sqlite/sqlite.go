@@ -33,9 +33,9 @@ const (
 type Options struct {
 	// Path is the database file. Its directory is created when missing.
 	Path string
-	// GroupCommitWindow is how long a batch keeps collecting writes after its first one started
-	// before it commits. Zero means 2ms; a negative window commits whatever was already queued
-	// without waiting.
+	// GroupCommitWindow bounds how long one batch keeps taking writes that are already queued
+	// before it commits; a batch never waits idle for more. Zero means 2ms; negative means a
+	// batch takes only the writes queued when it began.
 	GroupCommitWindow time.Duration
 	// GroupCommitMax caps the writes of one batch. Zero means 256.
 	GroupCommitMax int
@@ -79,76 +79,34 @@ var _ store.Store = (*DB)(nil)
 // Open opens (creating if needed) the database at opts.Path, applies pending migrations and starts
 // the writer. The caller must Close the DB.
 func Open(ctx context.Context, opts Options) (*DB, error) {
-	if opts.Path == "" {
-		return nil, errors.New("store: sqlite: options.path is empty: set the database file path")
-	}
-	if strings.ContainsRune(opts.Path, '?') || strings.HasPrefix(opts.Path, "file:") || opts.Path == ":memory:" {
-		return nil, fmt.Errorf("store: sqlite: options.path %q: give a plain file path", opts.Path)
-	}
-	syncMode, err := synchronous(opts.Synchronous)
+	syncMode, err := opts.check()
 	if err != nil {
 		return nil, err
-	}
-	if opts.GroupCommitWindow == 0 {
-		opts.GroupCommitWindow = defaultWindow
-	}
-	if opts.GroupCommitMax <= 0 {
-		opts.GroupCommitMax = defaultMax
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: sqlite: create directory of %s: %w", opts.Path, err)
 	}
-
-	w, err := sql.Open("sqlite", dsn(opts.Path, url.Values{
-		"_pragma": {
-			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
-			"journal_mode(WAL)",
-			"foreign_keys(1)",
-			"synchronous(" + syncMode + ")",
-		},
+	busy := fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS)
+	w, err := openPool(ctx, opts.Path, 1, url.Values{
+		"_pragma": {busy, "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + syncMode + ")", "cache_size(-65536)", "temp_store(MEMORY)"},
 		// Migrations take the write lock at BEGIN, as batches do with BEGIN IMMEDIATE: a
 		// transaction never fails half-way because another process started writing first.
 		"_txlock": {"immediate"},
-	}))
+	})
 	if err != nil {
-		return nil, fmt.Errorf("store: sqlite: open %s: %w", opts.Path, err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite: open %s: %w", opts.Path, err)
+		return nil, err
 	}
 	if err := migrate(ctx, w, migrationFS, opts.Logger); err != nil {
 		w.Close()
 		return nil, err
 	}
-
-	r, err := sql.Open("sqlite", dsn(opts.Path, url.Values{
-		"_pragma": {
-			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
-			"foreign_keys(1)",
-			"query_only(1)",
-		},
-	}))
+	r, err := openPool(ctx, opts.Path, max(4, runtime.NumCPU()), url.Values{
+		"_pragma": {busy, "foreign_keys(1)", "query_only(1)", "cache_size(-16384)"},
+	})
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("store: sqlite: open %s: %w", opts.Path, err)
+		return nil, err
 	}
-	n := max(4, runtime.NumCPU())
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
-	if err := r.PingContext(ctx); err != nil {
-		r.Close()
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite: open %s: %w", opts.Path, err)
-	}
-
 	// The writer keeps its connection: statements stay prepared on it from batch to batch.
 	wconn, err := w.Conn(ctx)
 	if err != nil {
@@ -156,6 +114,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: sqlite: open %s: %w", opts.Path, err)
 	}
+
 	rq := newStmtCache(r)
 	db := &DB{
 		reader:  reader{q: rq},
@@ -171,6 +130,49 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		stopped: make(chan struct{}),
 	}
 	go db.writer()
+	return db, nil
+}
+
+// check validates opts, fills in the defaults and returns the synchronous PRAGMA value.
+func (opts *Options) check() (string, error) {
+	if opts.Path == "" {
+		return "", errors.New("store: sqlite: options.path is empty: set the database file path")
+	}
+	if strings.ContainsRune(opts.Path, '?') || strings.HasPrefix(opts.Path, "file:") || opts.Path == ":memory:" {
+		return "", fmt.Errorf("store: sqlite: options.path %q: give a plain file path", opts.Path)
+	}
+	if opts.GroupCommitWindow == 0 {
+		opts.GroupCommitWindow = defaultWindow
+	}
+	if opts.GroupCommitMax <= 0 {
+		opts.GroupCommitMax = defaultMax
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch strings.ToLower(opts.Synchronous) {
+	case "", "full":
+		return "FULL", nil
+	case "normal":
+		return "NORMAL", nil
+	}
+	return "", fmt.Errorf("store: sqlite: options.synchronous %q: use \"full\" or \"normal\"", opts.Synchronous)
+}
+
+// openPool opens a pool of at most n connections to path and checks that one opens.
+func openPool(ctx context.Context, path string, n int, params url.Values) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, params))
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: sqlite: open %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -193,16 +195,6 @@ func (db *DB) Close() error {
 // Stats reports how many batches the writer ran and how many writes they held.
 func (db *DB) Stats() Stats {
 	return Stats{Batches: db.batches.Load(), Writes: db.writes.Load()}
-}
-
-func synchronous(s string) (string, error) {
-	switch strings.ToLower(s) {
-	case "", "full":
-		return "FULL", nil
-	case "normal":
-		return "NORMAL", nil
-	}
-	return "", fmt.Errorf("store: sqlite: options.synchronous %q: use \"full\" or \"normal\"", s)
 }
 
 // dsn builds a modernc.org/sqlite name: a plain path followed by the driver's parameters.

@@ -30,7 +30,7 @@ func (t *txView) exec(query string, args ...any) (sql.Result, error) {
 func (t *txView) execOne(what, id, query string, args ...any) error {
 	res, err := t.exec(query, args...)
 	if err != nil {
-		return writeErr("update "+what+" "+fmt.Sprintf("%q", id), err)
+		return writeErr(fmt.Sprintf("update %s %q", what, id), err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {

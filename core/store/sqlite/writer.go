@@ -75,8 +75,8 @@ func (db *DB) writer() {
 }
 
 // batch runs first and the writes queued behind it in one transaction, each in its own savepoint,
-// until the window since the batch began elapsed or maxRun writes ran, then commits and answers
-// the writes that succeeded.
+// until the queue is empty, the window since the batch began elapsed or maxRun writes ran, then
+// commits and answers the writes that succeeded.
 func (db *DB) batch(first *writeReq) {
 	if !claim(first) {
 		return
@@ -101,18 +101,14 @@ collect:
 	for b.ran < db.maxRun {
 		var req *writeReq
 		var ok bool
-		if timeout == nil {
-			select {
-			case req, ok = <-db.queue:
-			default:
-				break collect
-			}
-		} else {
-			select {
-			case req, ok = <-db.queue:
-			case <-timeout:
-				break collect
-			}
+		// Take what is queued now; never wait idle for more. Writes that arrive while this batch
+		// commits form the next one, so batches grow with load and a lone write pays no delay.
+		select {
+		case req, ok = <-db.queue:
+		case <-timeout:
+			break collect
+		default:
+			break collect
 		}
 		if !ok {
 			break // closed and drained: commit what we have; writer() then stops

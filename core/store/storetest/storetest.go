@@ -17,11 +17,11 @@ import (
 	"github.com/switchboardhq/switchboard/core/store"
 )
 
-// Factory creates an empty database for the test t and returns open, which opens a Store on that
-// database. The suite calls open once for most tests; to check durability it closes that Store
-// and calls open again, which must return a Store on the same data. Each call gets a fresh
-// database (tests run in parallel); the Factory removes it in t.Cleanup. The suite closes every
-// Store it opens. open reports failures with t.Fatal.
+// Factory is called once per test, with that test's t, and must create an empty database of its
+// own (the tests run in parallel) that it removes in t.Cleanup. It returns open, which opens a
+// Store on that database and reports failures with t.Fatal. The suite calls open once for most
+// tests; to check durability it closes that Store and calls open again, which must return a Store
+// on the same data. The suite closes every Store it opens.
 //
 // For a database in a file:
 //
@@ -29,6 +29,8 @@ import (
 //		path := filepath.Join(t.TempDir(), "switchboard.db")
 //		return func() store.Store { return mustOpen(t, path) }
 //	})
+//
+// For a server database, the Factory creates a fresh schema or database and drops it in t.Cleanup.
 type Factory func(t *testing.T) (open func() store.Store)
 
 // Run runs the conformance suite against the stores newDB makes.
