@@ -77,8 +77,9 @@ func (s *settings) check() error {
 
 // webchat is the plugin: customers' WebSockets on one side, the hub on the other.
 type webchat struct {
-	cfg  settings
-	host sdk.Host
+	cfg       settings
+	publicURL string
+	host      sdk.Host
 	// ready is closed once Run has the host.
 	ready chan struct{}
 
@@ -112,12 +113,14 @@ func (w *webchat) Configure(_ context.Context, cfg sdk.Config) (*sdk.Configured,
 		return nil, nil
 	}
 	w.cfg = s
+	w.publicURL = cfg.PublicURL
 	return &sdk.Configured{Handler: w.routes()}, nil
 }
 
 func (w *webchat) Run(ctx context.Context, host sdk.Host) error {
 	w.host = host
 	close(w.ready)
+	host.Logger().Info("web chat ready", "widget", w.publicURL+"widget.js", "demo", w.publicURL+"demo")
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
