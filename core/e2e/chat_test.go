@@ -19,6 +19,21 @@ func startChat(t testing.TB, h *hubProc, a *agent, c *customer) string {
 	return conv
 }
 
+// waitPush waits for a console push of the given type.
+func waitPush(a *agent, typ string, timeout time.Duration) bool {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case p := <-a.pushes:
+			if p["type"] == typ {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
 func TestConversationBothWays(t *testing.T) {
 	h := startHub(t, hubOptions{})
 	a := login(t, h.url, "acme", "alice")
@@ -41,6 +56,27 @@ func TestConversationBothWays(t *testing.T) {
 	}
 	if !poll(10*time.Second, func() bool { _, got, _ := c.snapshot(); return slices.Contains(got, "Sorry to hear that, Carla.") }) {
 		t.Fatal("the agent's reply did not reach the customer")
+	}
+	// Typing, both ways.
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	c.write(ctx, conn, map[string]any{"type": "typing", "active": true})
+	if !waitPush(a, "typing", 5*time.Second) {
+		t.Fatal("the customer's typing did not reach the agent")
+	}
+	a.must("POST", "/api/v1/conversations/"+conv+"/typing", map[string]bool{"active": true}, nil)
+	if !poll(5*time.Second, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, e := range c.events {
+			if e["type"] == "typing" && e["active"] == true && e["name"] == "Alice Archer" {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("the agent's typing did not reach the customer")
 	}
 	// A repeated send with the same client id is stored once.
 	if err := a.send(ctx, conv, "m1", "Sorry to hear that, Carla."); err != nil {

@@ -129,6 +129,7 @@ func TestCoreKillLosesNothing(t *testing.T) {
 	c := newCustomer(t, h.url, "Kim", "")
 	conv := startChat(t, h, a, c)
 
+	old, _ := h.plugin("webchat")
 	traffic(t, a, c, conv, 150, 50, 8*time.Millisecond, func() {
 		h.kill()
 		// Everything acknowledged before the crash must survive it.
@@ -148,4 +149,8 @@ func TestCoreKillLosesNothing(t *testing.T) {
 			return true
 		})
 	})
+	// The orphaned plugin of the killed hub ends by itself.
+	if !poll(5*time.Second, func() bool { return syscall.Kill(old.PID, 0) != nil }) {
+		t.Fatalf("the plugin %d of the killed hub still runs", old.PID)
+	}
 }

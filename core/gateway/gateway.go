@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -73,6 +74,12 @@ func New(opts Options) *Gateway {
 			pr.Out.Header.Set("X-Forwarded-Prefix", "/c/"+target.instance)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				g.refused.WithLabelValues("too_large").Inc()
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
 			g.refused.WithLabelValues("unavailable").Inc()
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "the channel is restarting; try again in a moment", http.StatusServiceUnavailable)

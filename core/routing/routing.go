@@ -162,7 +162,7 @@ func (e *Engine) Expire(now time.Time) []Offer {
 	return out
 }
 
-// Waiting returns the number of conversations waiting in the queue and their positions by key.
+// Position returns the conversation's place in its queue (1 = next), or 0 when it is not waiting.
 func (e *Engine) Position(conv Key) int {
 	w := e.waiting[conv]
 	if w == nil {
