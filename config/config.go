@@ -56,8 +56,7 @@ type Console struct {
 
 // Limits protect the public listener's customer routes (/c/...).
 type Limits struct {
-	MaxBodyBytes  int64 `yaml:"max_body_bytes"`
-	MaxFrameBytes int64 `yaml:"max_frame_bytes"` // one customer WebSocket frame
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// RatePerSecond and Burst form a token bucket per client IP.
 	RatePerSecond float64 `yaml:"rate_per_second"`
 	Burst         int     `yaml:"burst"`

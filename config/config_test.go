@@ -88,7 +88,7 @@ func TestProblems(t *testing.T) {
 		{"allowed origin path", "console: {allowed_origins: [https://a.example, https://b.example/x]}", []string{`console.allowed_origins[1]: must be an origin (scheme://host[:port]) without a path, not "https://b.example/x"`}},
 		{"allowed origin scheme", "console: {allowed_origins: [b.example]}", []string{`console.allowed_origins[0]: must be an http:// or https:// URL with a host, not "b.example"`}},
 		{"max body", "limits: {max_body_bytes: 0}", []string{`limits.max_body_bytes: must be greater than 0`}},
-		{"max frame", "limits: {max_frame_bytes: -1}", []string{`limits.max_frame_bytes: must be greater than 0`}},
+		{"max frame is a plugin setting", "limits: {max_frame_bytes: 1}", []string{`limits.max_frame_bytes: unknown field`}},
 		{"rate", "limits: {rate_per_second: 0}", []string{`limits.rate_per_second: must be greater than 0`}},
 		{"rate nan", "limits: {rate_per_second: .nan}", []string{`limits.rate_per_second: must be greater than 0`}},
 		{"burst", "limits: {burst: 0}", []string{`limits.burst: must be at least 1`}},
@@ -316,7 +316,6 @@ func TestDefaults(t *testing.T) {
 		"plugins_dir":         {d.PluginsDir, "bin"},
 		"session_ttl":         {d.Console.SessionTTL.Duration, 12 * time.Hour},
 		"max_body_bytes":      {d.Limits.MaxBodyBytes, int64(1 << 20)},
-		"max_frame_bytes":     {d.Limits.MaxFrameBytes, int64(16 << 10)},
 		"rate_per_second":     {d.Limits.RatePerSecond, 50.0},
 		"burst":               {d.Limits.Burst, 100},
 	}

@@ -32,7 +32,7 @@ func base() *Config {
 		Store:      Store{Driver: "sqlite", GroupCommitWindow: Duration{2 * time.Millisecond}, GroupCommitMax: 256},
 		PluginsDir: "bin",
 		Console:    Console{SessionTTL: Duration{12 * time.Hour}},
-		Limits:     Limits{MaxBodyBytes: 1 << 20, MaxFrameBytes: 16 << 10, RatePerSecond: 50, Burst: 100},
+		Limits:     Limits{MaxBodyBytes: 1 << 20, RatePerSecond: 50, Burst: 100},
 	}
 }
 

@@ -216,9 +216,6 @@ func (v *validator) limits(l Limits) {
 	if l.MaxBodyBytes <= 0 {
 		v.add("limits.max_body_bytes", "must be greater than 0")
 	}
-	if l.MaxFrameBytes <= 0 {
-		v.add("limits.max_frame_bytes", "must be greater than 0")
-	}
 	if !(l.RatePerSecond > 0) || math.IsInf(l.RatePerSecond, 0) {
 		v.add("limits.rate_per_second", "must be greater than 0")
 	}

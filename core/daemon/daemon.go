@@ -69,26 +69,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Daemon
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	var specs []pluginhost.Spec
+	specs, err := PluginSpecs(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var instances []string
-	for _, p := range cfg.Plugins {
-		if p.Disabled {
-			continue
-		}
-		conf, err := json.Marshal(p.Config)
-		if err != nil {
-			return nil, fmt.Errorf("plugins.%s.config: %w", p.Instance, err)
-		}
-		if p.Config == nil {
-			conf = []byte("{}")
-		}
-		name := p.Plugin
-		if name == "" {
-			name = filepath.Base(p.Path)
-		}
-		specs = append(specs, pluginhost.Spec{Instance: p.Instance, Plugin: name, Binary: cfg.PluginBinary(p),
-			Tenant: p.Tenant, Config: conf, PublicURL: cfg.PublicURL + "/c/" + p.Instance + "/"})
-		instances = append(instances, p.Instance)
+	for _, spec := range specs {
+		instances = append(instances, spec.Instance)
 	}
 	d.plugins.Start(runCtx, specs)
 	go func() {
@@ -130,6 +117,30 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Daemon
 		}
 	}()
 	return d, nil
+}
+
+// PluginSpecs lists the enabled plugin instances of cfg as the plugin host runs them.
+func PluginSpecs(cfg *config.Config) ([]pluginhost.Spec, error) {
+	var specs []pluginhost.Spec
+	for _, p := range cfg.Plugins {
+		if p.Disabled {
+			continue
+		}
+		conf := []byte("{}")
+		if p.Config != nil {
+			var err error
+			if conf, err = json.Marshal(p.Config); err != nil {
+				return nil, fmt.Errorf("plugins.%s.config: %w", p.Instance, err)
+			}
+		}
+		name := p.Plugin
+		if name == "" {
+			name = filepath.Base(p.Path)
+		}
+		specs = append(specs, pluginhost.Spec{Instance: p.Instance, Plugin: name, Binary: cfg.PluginBinary(p),
+			Tenant: p.Tenant, Config: conf, PublicURL: cfg.PublicURL + "/c/" + p.Instance + "/"})
+	}
+	return specs, nil
 }
 
 func (d *Daemon) openStore(ctx context.Context) error {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,8 +39,33 @@ func TestMalformedConfigNamesTheField(t *testing.T) {
 		}
 	}
 	good := filepath.Join("..", "..", "config", "switchboard.example.yaml")
-	if out, err := exec.Command(filepath.Join(binDir, "switchboard"), "check-config", good).CombinedOutput(); err != nil {
+	if out, err := exec.Command(filepath.Join(binDir, "switchboard"), "check-config", "-skip-plugins", good).CombinedOutput(); err != nil {
 		t.Fatalf("check-config refuses the example config: %v\n%s", err, out)
+	}
+
+	// check-config also has each plugin check its own instance configuration.
+	pluginCfg := fmt.Sprintf(`plugins_dir: %s
+plugins:
+  - {instance: webchat, plugin: webchat, tenant: acme, config: {max_frame_bytes: 1, colour: red}}
+  - {instance: gone, path: %s/nothing-here, tenant: acme}
+tenants:
+  - {id: acme, groups: [{id: support}], queues: [{id: support, group: support}]}
+`, binDir, dir)
+	os.WriteFile(path, []byte(pluginCfg), 0o600)
+	out, err := exec.Command(filepath.Join(binDir, "switchboard"), "check-config", path).CombinedOutput()
+	if err == nil {
+		t.Fatalf("check-config accepted a bad plugin configuration:\n%s", out)
+	}
+	for _, want := range []string{"plugins.webchat.config.colour: unknown field", "plugins.gone: plugin binary " + dir + "/nothing-here"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("check-config does not report %q:\n%s", want, out)
+		}
+	}
+	pluginCfg = strings.Replace(pluginCfg, "colour: red", "title: Hi", 1)
+	os.WriteFile(path, []byte(pluginCfg), 0o600)
+	out, _ = exec.Command(filepath.Join(binDir, "switchboard"), "check-config", path).CombinedOutput()
+	if !strings.Contains(string(out), "plugins.webchat.config.max_frame_bytes: must be between 256 and 1048576") {
+		t.Fatalf("check-config does not report the plugin's own validation:\n%s", out)
 	}
 }
 

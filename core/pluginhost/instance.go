@@ -203,13 +203,18 @@ func (in *instance) runOnce(ctx context.Context) error {
 }
 
 func (in *instance) newClient(stderr *lineLogger) *plugin.Client {
-	cmd := exec.Command(in.spec.Binary)
+	return newClient(in.spec.Binary, in.host.opts.LogLevel, stderr, in.log)
+}
+
+// newClient prepares a go-plugin client for a plugin binary as the hub runs every plugin.
+func newClient(binary, logLevel string, stderr *lineLogger, log *slog.Logger) *plugin.Client {
+	cmd := exec.Command(binary)
 	// Plugins get no secrets through the environment: configuration arrives through Configure.
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 		"TMPDIR=" + os.TempDir(),
-		sdk.LogLevelEnv + "=" + in.host.opts.LogLevel,
+		sdk.LogLevelEnv + "=" + logLevel,
 	}
 	return plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
@@ -221,13 +226,46 @@ func (in *instance) newClient(stderr *lineLogger) *plugin.Client {
 		Stderr:           stderr,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "plugin",
-			Output:     &lineLogger{log: in.log.With("component", "go-plugin"), skipModule: "plugin."},
+			Output:     &lineLogger{log: log.With("source", "go-plugin"), skipModule: "plugin.", renameKeys: map[string]string{"plugin": "binary"}},
 			JSONFormat: true,
 			Level:      hclog.Info,
 		}),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(sdk.MaxMessageBytes), grpc.MaxCallSendMsgSize(sdk.MaxMessageBytes))},
 	})
+}
+
+// Check starts a plugin binary, has it describe itself and validate spec's configuration without
+// starting anything, and stops it. Problems with the configuration come back as field errors.
+func Check(ctx context.Context, spec Spec, log *slog.Logger) (*pb.DescribeResponse, []*pb.FieldError, error) {
+	if _, err := os.Stat(spec.Binary); err != nil {
+		return nil, nil, fmt.Errorf("plugin binary %s: %w (build it with 'make build')", spec.Binary, err)
+	}
+	stderr := &lineLogger{log: log}
+	client := newClient(spec.Binary, "warn", stderr, log)
+	defer client.Kill()
+	rpc, err := client.Client()
+	if err != nil {
+		return nil, nil, fmt.Errorf("start %s: %s", spec.Binary, strings.Join(strings.Fields(err.Error()), " "))
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		return nil, nil, err
+	}
+	pc, ok := raw.(pb.PluginClient)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s does not serve the Switchboard contract", spec.Binary)
+	}
+	desc, err := pc.Describe(ctx, &pb.DescribeRequest{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("describe: %w", err)
+	}
+	resp, err := pc.Configure(ctx, &pb.ConfigureRequest{Instance: spec.Instance, Tenant: spec.Tenant,
+		ConfigJson: spec.Config, PublicUrl: spec.PublicURL, ValidateOnly: true})
+	if err != nil {
+		return desc, nil, fmt.Errorf("configure: %w", err)
+	}
+	return desc, resp.Errors, nil
 }
 
 // drain stops sending new events and waits (until ctx ends) for in-flight ones to be acked.

@@ -17,6 +17,8 @@ type lineLogger struct {
 	// skipModule drops hclog records of this module prefix (go-plugin re-logs plugin lines that
 	// the stderr path already handled).
 	skipModule string
+	// renameKeys renames record keys that would clash with the logger's own attributes.
+	renameKeys map[string]string
 	mu         sync.Mutex
 	partial    []byte
 	last       []string // the last few lines, for start errors
@@ -74,6 +76,9 @@ func (l *lineLogger) line(raw []byte) {
 	delete(rec, "@caller")
 	attrs := make([]slog.Attr, 0, len(rec))
 	for k, v := range rec {
+		if to, ok := l.renameKeys[k]; ok {
+			k = to
+		}
 		attrs = append(attrs, slog.Any(k, v))
 	}
 	l.log.LogAttrs(context.Background(), parseLevel(levelText), msg, attrs...)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/config"
 	"github.com/switchboardhq/switchboard/core/daemon"
+	"github.com/switchboardhq/switchboard/core/pluginhost"
 )
 
 func main() {
@@ -33,16 +34,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "check-config":
-		if len(args) != 1 {
-			fmt.Fprintln(stderr, "usage: switchboard check-config FILE")
+		fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		skip := fs.Bool("skip-plugins", false, "do not start the plugin binaries to check their configuration")
+		if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "usage: switchboard check-config [-skip-plugins] FILE")
 			return 2
 		}
-		if _, err := config.Load(args[0]); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s: ok\n", args[0])
-		return 0
+		return checkConfig(fs.Arg(0), *skip, stdout, stderr)
 	default:
 		fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 		fs.SetOutput(stderr)
@@ -52,6 +51,47 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return serve(*path, stdout, stderr)
 	}
+}
+
+// checkConfig validates the file and, unless skipped, has every enabled plugin validate its
+// instance configuration against its own schema.
+func checkConfig(path string, skipPlugins bool, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if !skipPlugins {
+		specs, err := daemon.PluginSpecs(cfg)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		failed := false
+		for _, spec := range specs {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			desc, problems, err := pluginhost.Check(ctx, spec, log)
+			cancel()
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: plugins.%s: %v\n", path, spec.Instance, err)
+				failed = true
+				continue
+			}
+			for _, p := range problems {
+				fmt.Fprintf(stderr, "%s: plugins.%s.config.%s: %s\n", path, spec.Instance, p.Path, p.Message)
+				failed = true
+			}
+			if len(problems) == 0 {
+				fmt.Fprintf(stdout, "%s: plugins.%s: ok (%s %s)\n", path, spec.Instance, desc.Name, desc.Version)
+			}
+		}
+		if failed {
+			return 1
+		}
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", path)
+	return 0
 }
 
 func serve(path string, stdout, stderr io.Writer) int {
