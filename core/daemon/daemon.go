@@ -82,6 +82,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Daemon
 		defer close(d.hubDone)
 		d.hub.Run(runCtx)
 	}()
+	go d.housekeeping(runCtx)
 
 	cons := console.New(console.Options{
 		Hub: d.hub, Store: d.st, Logger: log.With("component", "console"), Registry: d.reg, PublicURL: cfg.PublicURL,
@@ -157,6 +158,44 @@ func (d *Daemon) openStore(ctx context.Context) error {
 		return nil
 	default:
 		return fmt.Errorf("store.driver: %q is not available in this build; use sqlite", d.cfg.Store.Driver)
+	}
+}
+
+// Retention of the records that only exist to make retries and sessions safe.
+const (
+	seenRetention   = 14 * 24 * time.Hour // platforms retry webhooks for days, never for weeks
+	outboxRetention = 7 * 24 * time.Hour
+	housekeepEvery  = time.Hour
+)
+
+// housekeeping removes expired sessions, old dedupe records and settled outbox rows, at start
+// and then every hour, so the database does not grow with traffic that is long done.
+func (d *Daemon) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(housekeepEvery)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		var sessions, seen, outbox int
+		err := d.st.Write(ctx, func(tx store.Tx) (err error) {
+			if sessions, err = tx.DeleteExpiredSessions(now); err != nil {
+				return err
+			}
+			if seen, err = tx.PruneSeen(now.Add(-seenRetention)); err != nil {
+				return err
+			}
+			outbox, err = tx.PruneOutbox(now.Add(-outboxRetention))
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("housekeeping failed", "error", err)
+		} else if err == nil {
+			d.log.Debug("housekeeping", "expired_sessions", sessions, "seen_events", seen, "outbox_rows", outbox)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

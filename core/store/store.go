@@ -26,9 +26,11 @@ type Store interface {
 	Close() error
 }
 
-// Reader holds the queries. Reads see every write whose Write call has returned.
+// Reader holds the queries. Reads see every write whose Write call has returned. A limit of zero
+// or less means no limit.
 type Reader interface {
 	Tenant(ctx context.Context, id string) (Tenant, error)
+	// Tenants lists every tenant: the one reader that spans tenants, by nature.
 	Tenants(ctx context.Context) ([]Tenant, error)
 	Groups(ctx context.Context, tenant string) ([]Group, error)
 	Queues(ctx context.Context, tenant string) ([]Queue, error)
@@ -72,7 +74,8 @@ type Tx interface {
 	UpsertQueue(q Queue) error
 	// UpsertUser inserts or updates the user with u.Username in u.TenantID. A new user gets u.ID, or
 	// a fresh id when it is empty; an existing user keeps its id and, when u.PasswordHash is empty,
-	// its password. The stored user is returned.
+	// its password, and when u.State is empty, its state (a new user starts logged out). Queue
+	// memberships are replaced by u.Queues. The stored user is returned.
 	UpsertUser(u User) (User, error)
 	SetUserPassword(tenant, userID, passwordHash string) error
 	SetAgentState(tenant, userID string, state AgentState, reason string, since time.Time) error
@@ -86,8 +89,10 @@ type Tx interface {
 	CreateConversation(c Conversation) (Conversation, error)
 	// UpdateConversation writes every mutable field of c (state, queue, agent, times, wrap-up).
 	UpdateConversation(c Conversation) error
+	// AddParticipant adds p; adding someone who is present and has not left is ErrConflict.
 	AddParticipant(p Participant) error
-	// LeaveParticipant sets LeftAt of the participant if it has not left yet.
+	// LeaveParticipant sets LeftAt of the participant if it has not left yet; one who never
+	// joined is ErrNotFound.
 	LeaveParticipant(tenant, conversationID string, kind ParticipantKind, refID string, at time.Time) error
 
 	// AppendMessage stores m as the next message of its conversation: it sets m.Seq to the
@@ -106,9 +111,15 @@ type Tx interface {
 	SettleOutbox(tenant, instance, eventID string, state OutboxState, reason string, at time.Time) error
 
 	CreateSession(s Session) error
+	// DeleteSession removes the session; deleting one that does not exist is not an error.
 	DeleteSession(tenant, tokenHash string) error
 	// DeleteExpiredSessions removes sessions of every tenant that expired before now.
 	DeleteExpiredSessions(now time.Time) (int, error)
+	// PruneSeen forgets, in every tenant, event ids recorded by Seen before the given time: a
+	// platform retry older than that is no longer expected.
+	PruneSeen(before time.Time) (int, error)
+	// PruneOutbox removes, in every tenant, outbox events settled before the given time.
+	PruneOutbox(settledBefore time.Time) (int, error)
 }
 
 // Tenant is one contact center on the hub.

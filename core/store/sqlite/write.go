@@ -445,3 +445,25 @@ func (t *txView) DeleteExpiredSessions(now time.Time) (int, error) {
 	}
 	return int(n), nil
 }
+
+func (t *txView) PruneSeen(before time.Time) (int, error) {
+	// Spans tenants: retention is one rule for all of them.
+	return t.prune("seen events", `DELETE FROM seen_events WHERE at < $1`, before)
+}
+
+func (t *txView) PruneOutbox(settledBefore time.Time) (int, error) {
+	// Spans tenants: retention is one rule for all of them.
+	return t.prune("settled outbox", `DELETE FROM outbox WHERE state <> 'pending' AND settled_at < $1`, settledBefore)
+}
+
+func (t *txView) prune(what, query string, before time.Time) (int, error) {
+	res, err := t.exec(query, nanos(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: prune %s: %w", what, err)
+	}
+	return int(n), nil
+}

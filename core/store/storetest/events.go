@@ -206,3 +206,46 @@ func testOutboxPaging(t *testing.T, e *env) {
 		t.Errorf("OutboxDepth: got %d, %v; want %d", depth, err, len(want))
 	}
 }
+
+func testPrune(t *testing.T, e *env) {
+	for i, id := range []string{"old-1", "old-2", "new-1"} {
+		e.write(func(tx store.Tx) error {
+			_, err := tx.Seen([]string{"acme", "globex", "acme"}[i], "sms-us", id, at(i*10))
+			return err
+		})
+	}
+	enqueue(e,
+		store.OutboxEvent{TenantID: "acme", Instance: "sms-us", EventID: "o1", Payload: []byte("a")},
+		store.OutboxEvent{TenantID: "globex", Instance: "sms-us", EventID: "o2", Payload: []byte("b")},
+		store.OutboxEvent{TenantID: "acme", Instance: "sms-us", EventID: "o3", Payload: []byte("c")},
+		store.OutboxEvent{TenantID: "acme", Instance: "sms-us", EventID: "o4", Payload: []byte("d")},
+	)
+	e.write(func(tx store.Tx) error {
+		if err := tx.SettleOutbox("acme", "sms-us", "o1", store.OutboxDelivered, "", at(1)); err != nil {
+			return err
+		}
+		if err := tx.SettleOutbox("globex", "sms-us", "o2", store.OutboxRejected, "no", at(2)); err != nil {
+			return err
+		}
+		return tx.SettleOutbox("acme", "sms-us", "o3", store.OutboxDelivered, "", at(30))
+	})
+	var seenN, outN int
+	e.write(func(tx store.Tx) (err error) {
+		if seenN, err = tx.PruneSeen(at(15)); err != nil {
+			return err
+		}
+		outN, err = tx.PruneOutbox(at(15))
+		return err
+	})
+	equal(t, "PruneSeen removed", seenN, 2)
+	equal(t, "PruneOutbox removed", outN, 2)
+	// Pruned ids are fresh again; kept ones are not.
+	if !seen(e, "acme", "sms-us", "old-1") || seen(e, "acme", "sms-us", "new-1") {
+		t.Errorf("PruneSeen removed the wrong records")
+	}
+	// A pending event is never pruned, however old.
+	depth, err := e.s.OutboxDepth(e.ctx, "acme", "sms-us")
+	if err != nil || depth != 1 {
+		t.Errorf("OutboxDepth after pruning: %d, %v; want the pending o4 only", depth, err)
+	}
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, newDB Factory) {
 		{"Seen", testSeen},
 		{"Outbox", testOutbox},
 		{"OutboxPaging", testOutboxPaging},
+		{"Prune", testPrune},
 		{"Sessions", testSessions},
 		{"ReadsInsideWrite", testReadsInsideWrite},
 		{"FailingWriteIsolated", testFailingWriteIsolated},
