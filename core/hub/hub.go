@@ -66,6 +66,12 @@ func New(opts Options) *Hub {
 	if now == nil {
 		now = time.Now
 	}
+	engine := routing.New(30 * time.Second)
+	for _, t := range opts.Config.Tenants {
+		for _, q := range t.Queues {
+			engine.SetQueue(routing.Key{Tenant: t.ID, ID: q.ID}, q.OfferTimeout.Duration)
+		}
+	}
 	return &Hub{
 		cfg:     opts.Config,
 		st:      opts.Store,
@@ -74,7 +80,7 @@ func New(opts Options) *Hub {
 		now:     now,
 		bus:     newBus(),
 		kick:    make(chan struct{}, 1),
-		engine:  routing.New(30 * time.Second),
+		engine:  engine,
 		offers:  map[routing.Key]routing.Offer{},
 	}
 }

@@ -58,14 +58,21 @@ type waiting struct {
 
 // Engine holds routing state. It is not safe for concurrent use: the caller serializes.
 type Engine struct {
-	OfferTimeout time.Duration
-	agents       map[Key]*Agent
-	waiting      map[Key]*waiting
+	// OfferTimeout applies to queues without one of their own.
+	OfferTimeout  time.Duration
+	queueTimeouts map[Key]time.Duration
+	agents        map[Key]*Agent
+	waiting       map[Key]*waiting
 }
 
 // New returns an empty engine.
 func New(offerTimeout time.Duration) *Engine {
-	return &Engine{OfferTimeout: offerTimeout, agents: map[Key]*Agent{}, waiting: map[Key]*waiting{}}
+	return &Engine{OfferTimeout: offerTimeout, queueTimeouts: map[Key]time.Duration{}, agents: map[Key]*Agent{}, waiting: map[Key]*waiting{}}
+}
+
+// SetQueue sets how long the queue's offers wait for an answer.
+func (e *Engine) SetQueue(queue Key, offerTimeout time.Duration) {
+	e.queueTimeouts[queue] = offerTimeout
 }
 
 // SetAgent creates or updates an agent's availability, capacity and queues.
@@ -198,7 +205,11 @@ func (e *Engine) Assign(now time.Time) []Offer {
 		if a == nil {
 			continue
 		}
-		o := &Offer{Conversation: w.key, Agent: a.Key, Queue: w.queue, Expires: now.Add(e.OfferTimeout)}
+		timeout, ok := e.queueTimeouts[Key{Tenant: w.key.Tenant, ID: w.queue}]
+		if !ok {
+			timeout = e.OfferTimeout
+		}
+		o := &Offer{Conversation: w.key, Agent: a.Key, Queue: w.queue, Expires: now.Add(timeout)}
 		w.offer = o
 		a.offered = w.key.ID
 		out = append(out, *o)

@@ -96,3 +96,16 @@ func TestTenantsNeverMix(t *testing.T) {
 		t.Fatalf("offered across tenants: %+v", offers)
 	}
 }
+
+func TestQueueOfferTimeout(t *testing.T) {
+	e := New(time.Minute)
+	e.SetQueue(key("support"), 5*time.Second)
+	e.SetAgent(key("ann"), true, 1, []string{"support", "sales"}, t0)
+	e.SetAgent(key("ben"), true, 1, []string{"sales"}, t0)
+	e.Enqueue(key("c1"), "support", t0)
+	e.Enqueue(key("c2"), "sales", t0.Add(time.Second))
+	offers := e.Assign(t0)
+	if len(offers) != 2 || !offers[0].Expires.Equal(t0.Add(5*time.Second)) || !offers[1].Expires.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("offers %+v: support offers expire after its 5s, sales after the default minute", offers)
+	}
+}
