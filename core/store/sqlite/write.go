@@ -334,26 +334,26 @@ func (t *txView) AppendMessage(m store.Message) (store.Message, error) {
 	if err != nil {
 		return store.Message{}, fmt.Errorf("store: encode attachments of message %q: %w", m.ID, err)
 	}
-	// The sequence number and the row go together: a duplicate event id must not burn a number.
-	err = t.atomic(func() error {
-		err := t.q.QueryRowContext(context.Background(), `UPDATE conversations SET last_seq = last_seq + 1
-			WHERE tenant_id = $1 AND id = $2 RETURNING last_seq`, m.TenantID, m.ConversationID).Scan(&m.Seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("conversation", m.ConversationID)
-		}
-		if err != nil {
-			return fmt.Errorf("store: next seq of conversation %q: %w", m.ConversationID, err)
-		}
-		_, err = t.exec(`INSERT INTO messages (`+messageColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			m.TenantID, m.ConversationID, m.Seq, m.ID, m.EventID, m.SenderKind, m.SenderID, m.SenderName,
-			m.Text, m.HTML, attachments, nanos(m.CreatedAt))
-		if err != nil {
-			return writeErr(fmt.Sprintf("append message %q (event %q) to conversation %q",
-				m.ID, m.EventID, m.ConversationID), err)
-		}
-		return nil
-	})
+	// The row takes the next sequence number in one statement; only once it is in does the
+	// conversation's counter move, so a refused row (a duplicate event id) burns no number.
+	err = t.q.QueryRowContext(context.Background(), `INSERT INTO messages (`+messageColumns+`)
+		SELECT tenant_id, id, last_seq + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11
+		FROM conversations WHERE tenant_id = $1 AND id = $2
+		RETURNING seq`,
+		m.TenantID, m.ConversationID, m.ID, m.EventID, m.SenderKind, m.SenderID, m.SenderName,
+		m.Text, m.HTML, attachments, nanos(m.CreatedAt)).Scan(&m.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Message{}, notFound("conversation", m.ConversationID)
+	}
+	if err != nil {
+		return store.Message{}, writeErr(fmt.Sprintf("append message %q (event %q) to conversation %q",
+			m.ID, m.EventID, m.ConversationID), err)
+	}
+	_, err = t.exec(`UPDATE conversations SET last_seq = $3 WHERE tenant_id = $1 AND id = $2`,
+		m.TenantID, m.ConversationID, m.Seq)
+	if err != nil {
+		err = fmt.Errorf("store: advance seq of conversation %q: %w", m.ConversationID, err)
+	}
 	if err != nil {
 		return store.Message{}, err
 	}
