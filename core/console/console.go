@@ -265,11 +265,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, c caller) {
 
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request, c caller) {
 	snap, err := s.opts.Hub.Snapshot(r.Context(), c.tenant, c.userID)
-	if err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, snap)
+	s.answer(w, snap, err)
 }
 
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, c caller) {
@@ -284,20 +280,12 @@ func (s *Server) setState(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	u, err := s.opts.Hub.SetState(r.Context(), c.tenant, c.userID, store.AgentState(req.State), "")
-	if err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, u)
+	s.answer(w, u, err)
 }
 
 func (s *Server) conversation(w http.ResponseWriter, r *http.Request, c caller) {
 	v, err := s.opts.Hub.Conversation(r.Context(), c.tenant, c.userID, r.PathValue("id"))
-	if err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.answer(w, v, err)
 }
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request, c caller) {
@@ -313,19 +301,11 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, c caller) {
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, c caller) {
 	v, err := s.opts.Hub.Accept(r.Context(), c.tenant, c.userID, r.PathValue("id"))
-	if err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.answer(w, v, err)
 }
 
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, c caller) {
-	if err := s.opts.Hub.Reject(r.Context(), c.tenant, c.userID, r.PathValue("id")); err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.answer(w, nil, s.opts.Hub.Reject(r.Context(), c.tenant, c.userID, r.PathValue("id")))
 }
 
 func (s *Server) send(w http.ResponseWriter, r *http.Request, c caller) {
@@ -338,11 +318,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	m, err := s.opts.Hub.Send(r.Context(), c.tenant, c.userID, r.PathValue("id"), req.ClientID, req.Text, req.HTML)
-	if err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	s.answer(w, m, err)
 }
 
 func (s *Server) typing(w http.ResponseWriter, r *http.Request, c caller) {
@@ -352,20 +328,12 @@ func (s *Server) typing(w http.ResponseWriter, r *http.Request, c caller) {
 	if !decode(w, r, &req) {
 		return
 	}
-	if err := s.opts.Hub.Typing(r.Context(), c.tenant, c.userID, r.PathValue("id"), req.Active); err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.answer(w, nil, s.opts.Hub.Typing(r.Context(), c.tenant, c.userID, r.PathValue("id"), req.Active))
 }
 
 func (s *Server) end(w http.ResponseWriter, r *http.Request, c caller) {
 	v, err := s.opts.Hub.End(r.Context(), c.tenant, c.userID, r.PathValue("id"))
-	if err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.answer(w, v, err)
 }
 
 func (s *Server) wrapUp(w http.ResponseWriter, r *http.Request, c caller) {
@@ -377,11 +345,7 @@ func (s *Server) wrapUp(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	v, err := s.opts.Hub.EndWrapUp(r.Context(), c.tenant, c.userID, r.PathValue("id"), req.Disposition, req.Notes)
-	if err != nil {
-		writeHubError(w, s.opts.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.answer(w, v, err)
 }
 
 // websocket streams the user's pushes: first a "hello" with the snapshot, then every push. A
@@ -476,6 +440,18 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func writeServerError(w http.ResponseWriter, log *slog.Logger, err error) {
 	log.Error("console request failed", "error", err)
 	writeError(w, http.StatusInternalServerError, "internal error; see the hub's log")
+}
+
+// answer writes v as JSON (204 when v is nil), or err with the status it maps to.
+func (s *Server) answer(w http.ResponseWriter, v any, err error) {
+	switch {
+	case err != nil:
+		writeHubError(w, s.opts.Logger, err)
+	case v == nil:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
 }
 
 func writeHubError(w http.ResponseWriter, log *slog.Logger, err error) {

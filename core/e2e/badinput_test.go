@@ -120,9 +120,7 @@ func TestBrokenPluginsDoNotStopTheHub(t *testing.T) {
 		t.Fatalf("start failures of the missing plugin = %v", got)
 	}
 	// The hub still carries conversations.
-	a := login(t, h.url, "acme", "alice")
-	a.listen()
-	a.setState("available")
+	a := availableAgent(t, h, "acme", "alice")
 	startChat(t, h, a, newCustomer(t, h.url, "Ines", ""))
 }
 
@@ -141,9 +139,7 @@ func (h *hubProc) readinessStrict() (readiness, int, error) {
 // and nothing is stored.
 func TestBadCustomerFrames(t *testing.T) {
 	h := startHub(t, hubOptions{})
-	a := login(t, h.url, "acme", "alice")
-	a.listen()
-	a.setState("available")
+	a := availableAgent(t, h, "acme", "alice")
 	c := newCustomer(t, h.url, "Olga", "")
 	conv := startChat(t, h, a, c)
 	c.stop()
@@ -247,9 +243,7 @@ func TestWrongPasswordGivesNoHint(t *testing.T) {
 // Nothing of one tenant is visible from another, whatever ids a caller sends.
 func TestOtherTenantsDataIsNotFound(t *testing.T) {
 	h := startHub(t, hubOptions{})
-	a := login(t, h.url, "acme", "alice")
-	a.listen()
-	a.setState("available")
+	a := availableAgent(t, h, "acme", "alice")
 	c := newCustomer(t, h.url, "Tom", "")
 	conv := startChat(t, h, a, c)
 	c.say(ctxTimeout(t, 10*time.Second), "private")

@@ -51,9 +51,7 @@ func browser(t *testing.T) context.Context {
 func TestCustomerInBrowser(t *testing.T) {
 	ctx := browser(t)
 	h := startHub(t, hubOptions{})
-	a := login(t, h.url, "acme", "alice")
-	a.listen()
-	a.setState("available")
+	a := availableAgent(t, h, "acme", "alice")
 
 	launcher := `[data-switchboard=launcher]`
 	prechat := `[data-switchboard=prechat]`

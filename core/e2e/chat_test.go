@@ -36,9 +36,7 @@ func waitPush(a *agent, typ string, timeout time.Duration) bool {
 
 func TestConversationBothWays(t *testing.T) {
 	h := startHub(t, hubOptions{})
-	a := login(t, h.url, "acme", "alice")
-	a.listen()
-	a.setState("available")
+	a := availableAgent(t, h, "acme", "alice")
 	c := newCustomer(t, h.url, "Carla", "carla@example.com")
 	conv := startChat(t, h, a, c)
 	ctx := ctxTimeout(t, 30*time.Second)

@@ -53,6 +53,15 @@ func login(t testing.TB, base, tenant, username string) *agent {
 	return a
 }
 
+// availableAgent signs a user in, opens their console WebSocket and makes them Available.
+func availableAgent(t testing.TB, h *hubProc, tenant, username string) *agent {
+	t.Helper()
+	a := login(t, h.url, tenant, username)
+	a.listen()
+	a.setState("available")
+	return a
+}
+
 // call sends a JSON request and decodes the JSON answer into out; it returns the status (0 when
 // the hub could not be reached).
 func (a *agent) call(method, path string, body, out any) int {

@@ -94,9 +94,7 @@ func expectDelivered(t *testing.T, a *agent, c *customer, conv string, n int) {
 
 func TestWebchatPluginKillLosesNothing(t *testing.T) {
 	h := startHub(t, hubOptions{})
-	a := login(t, h.url, "acme", "alice")
-	a.listen()
-	a.setState("available")
+	a := availableAgent(t, h, "acme", "alice")
 	c := newCustomer(t, h.url, "Kim", "")
 	conv := startChat(t, h, a, c)
 	restartsBefore := h.metric("switchboard_plugin_restarts_total", `instance="webchat"`)
@@ -123,9 +121,7 @@ func TestWebchatPluginKillLosesNothing(t *testing.T) {
 
 func TestCoreKillLosesNothing(t *testing.T) {
 	h := startHub(t, hubOptions{})
-	a := login(t, h.url, "acme", "alice")
-	a.listen()
-	a.setState("available")
+	a := availableAgent(t, h, "acme", "alice")
 	c := newCustomer(t, h.url, "Kim", "")
 	conv := startChat(t, h, a, c)
 

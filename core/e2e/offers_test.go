@@ -9,12 +9,8 @@ import (
 // a rejected one too; and an agent cannot accept an offer that is not theirs.
 func TestOfferRejectAndTimeout(t *testing.T) {
 	h := startHub(t, hubOptions{offerTimeout: "5s"})
-	alice := login(t, h.url, "acme", "alice")
-	alice.listen()
-	alice.setState("available")
-	bob := login(t, h.url, "acme", "bob")
-	bob.listen()
-	bob.setState("available") // later: alice has waited longer and is offered first
+	alice := availableAgent(t, h, "acme", "alice")
+	bob := availableAgent(t, h, "acme", "bob")
 
 	c := newCustomer(t, h.url, "Uma", "")
 	go c.run(ctxTimeout(t, 60*time.Second))
@@ -44,9 +40,7 @@ func TestOfferRejectAndTimeout(t *testing.T) {
 		t.Fatalf("rejected offers %v", got)
 	}
 	// Both declined; a third agent who becomes available gets it.
-	sam := login(t, h.url, "acme", "sam")
-	sam.listen()
-	sam.setState("available")
+	sam := availableAgent(t, h, "acme", "sam")
 	if got := sam.waitOffer(ctxTimeout(t, 10*time.Second)); got != conv {
 		t.Fatalf("sam was offered %s", got)
 	}
