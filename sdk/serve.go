@@ -99,9 +99,6 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.C
 	if already && !cfg.ValidateOnly {
 		return nil, errors.New("instance is already configured: restart the plugin to apply another configuration")
 	}
-	if !cfg.ValidateOnly {
-		s.log = s.log.With("instance", cfg.Instance)
-	}
 	configured, err := s.impl.Configure(ctx, cfg)
 	var cerr ConfigError
 	if errors.As(err, &cerr) {

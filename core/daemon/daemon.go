@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,7 +87,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Daemon
 
 	cons := console.New(console.Options{
 		Hub: d.hub, Store: d.st, Logger: log.With("component", "console"), Registry: d.reg, PublicURL: cfg.PublicURL,
-		SessionTTL: cfg.Console.SessionTTL.Duration, SecureCookies: cfg.Console.SecureCookies, AllowedOrigins: cfg.Console.AllowedOrigins,
+		SessionTTL: cfg.Console.SessionTTL.Duration,
+		// Behind an https public URL, cookies are Secure whatever the setting says.
+		SecureCookies: cfg.Console.SecureCookies || strings.HasPrefix(cfg.PublicURL, "https://"), AllowedOrigins: cfg.Console.AllowedOrigins,
 	})
 	gw := gateway.New(gateway.Options{
 		Plugins: d.plugins, Instances: instances, MaxBodyBytes: cfg.Limits.MaxBodyBytes,
