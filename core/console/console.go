@@ -129,6 +129,8 @@ func (s *Server) authed(h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := s.caller(r)
 		if !ok {
+			_, noCookie := r.Cookie(cookieName)
+			s.opts.Logger.Debug("console request without a valid session", "method", r.Method, "path", r.URL.Path, "cookie", noCookie == nil)
 			s.metrics.refused.WithLabelValues("unauthenticated").Inc()
 			writeError(w, http.StatusUnauthorized, "sign in first")
 			return
