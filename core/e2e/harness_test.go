@@ -29,11 +29,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir+"/",
+	args := []string{"build", "-o", dir + "/"}
+	if os.Getenv("SWITCHBOARD_RACE") != "" {
+		args = append(args, "-race") // hub and plugins under the race detector
+	}
+	build := exec.Command("go", append(args,
 		"github.com/switchboardhq/switchboard/core/cmd/switchboard",
 		"github.com/switchboardhq/switchboard/plugins/webchat",
 		"github.com/switchboardhq/switchboard/core/e2e/testdata/crashplugin",
-	)
+	)...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)
@@ -173,6 +177,9 @@ func (h *hubProc) stop() {
 			h.cmd.Process.Kill()
 			<-h.done
 		}
+	}
+	if strings.Contains(h.log.String(), "WARNING: DATA RACE") {
+		h.t.Errorf("the race detector reported a data race in the hub or a plugin")
 	}
 	if h.t.Failed() {
 		h.t.Logf("hub log:\n%s", tail(h.log.String(), 12000))
