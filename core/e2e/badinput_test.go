@@ -274,3 +274,47 @@ func TestOtherTenantsDataIsNotFound(t *testing.T) {
 		t.Fatalf("the supervisor's view answered %d", code)
 	}
 }
+
+// A customer connection that floods messages has the excess refused with a reason; what was
+// acknowledged is stored, the rest is not.
+func TestCustomerFloodIsRefused(t *testing.T) {
+	extra := `  - {instance: strict, plugin: webchat, tenant: acme, config: {messages_per_second: 0.001, message_burst: 3}}`
+	h := startHub(t, hubOptions{extraPlugins: extra})
+	h.waitPlugin("strict", 0)
+	ctx := ctxTimeout(t, 15*time.Second)
+	conn, _, err := websocket.Dial(ctx, strings.Replace(h.url, "http", "ws", 1)+"/c/strict/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.Write(ctx, websocket.MessageText, []byte(`{"type":"start","customer":{"nickname":"Flo"}}`))
+	for i := 0; i < 10; i++ {
+		conn.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"type":"message","id":"m%d","text":"spam %d"}`, i, i)))
+	}
+	acks, refusals := 0, 0
+	for acks+refusals < 10 {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d acks and %d refusals: %v", acks, refusals, err)
+		}
+		var f map[string]any
+		json.Unmarshal(data, &f)
+		switch f["type"] {
+		case "ack":
+			acks++
+		case "error":
+			if !strings.Contains(fmt.Sprint(f["reason"]), "too many messages") {
+				t.Fatalf("refusal without the reason: %s", data)
+			}
+			refusals++
+		}
+	}
+	if acks != 3 || refusals != 7 {
+		t.Fatalf("%d acknowledged and %d refused, want the burst of 3 and 7 refused", acks, refusals)
+	}
+	if !poll(5*time.Second, func() bool {
+		return h.metric("switchboard_plugin_rejections_total", `instance="strict"`, `reason="rate_limited"`) == 7
+	}) {
+		t.Fatal("the refusals are not counted")
+	}
+}

@@ -58,7 +58,7 @@ store: {dsn: %[2]s/switchboard.db}
 plugins_dir: %[3]s
 limits: {rate_per_second: 1000, burst: 2000}
 plugins:
-  - {instance: webchat, plugin: webchat, tenant: acme, config: {title: Acme help, default_queue: support}}
+  - {instance: webchat, plugin: webchat, tenant: acme, config: {title: Acme help, default_queue: support, messages_per_second: 100000, message_burst: 100000}}
 %[4]s
 tenants:
   - id: acme

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/switchboardhq/switchboard/sdk"
 	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
@@ -200,6 +201,7 @@ func (w *webchat) serveWS(rw http.ResponseWriter, r *http.Request) {
 // full before anything is sent to the hub, so a bad frame stores nothing.
 func (w *webchat) serveCustomer(ctx context.Context, conn *websocket.Conn) error {
 	var cust *customer
+	limit := rate.NewLimiter(rate.Limit(w.cfg.MessagesPerSec), w.cfg.MessageBurst)
 	defer func() {
 		if cust != nil {
 			cust.detach(conn)
@@ -236,6 +238,12 @@ func (w *webchat) serveCustomer(ctx context.Context, conn *websocket.Conn) error
 				old.Close(websocket.StatusPolicyViolation, "the chat continued in another window")
 			}
 		case "message":
+			if !limit.Allow() {
+				// Refused, not stored: the widget shows why and the customer can send it again.
+				w.host.Count("frames_rejected", "rate_limited")
+				w.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Reason: "too many messages at once; wait a moment and send it again"})
+				continue
+			}
 			if err := w.message(ctx, conn, cust, f); err != nil {
 				return err
 			}

@@ -26,6 +26,8 @@ const configSchema = `{
     "greeting": {"type": "string", "description": "First line the customer sees"},
     "max_frame_bytes": {"type": "integer", "minimum": 256, "maximum": 1048576, "default": 16384, "description": "Largest customer WebSocket frame"},
     "max_message_chars": {"type": "integer", "minimum": 1, "maximum": 20000, "default": 4000},
+    "messages_per_second": {"type": "number", "exclusiveMinimum": 0, "default": 3, "description": "Sustained messages one customer connection may send; more are refused with a reason"},
+    "message_burst": {"type": "integer", "minimum": 1, "default": 20, "description": "Messages a customer may send at once before the rate applies"},
     "offline_ttl": {"type": "string", "description": "How long events wait for a disconnected customer before they are refused (Go duration)", "default": "10m"},
     "allowed_origins": {"type": "array", "items": {"type": "string"}, "description": "Host patterns of sites that may embed the widget; empty allows every site"}
   }
@@ -38,6 +40,8 @@ type settings struct {
 	Greeting        string   `json:"greeting"`
 	MaxFrameBytes   int64    `json:"max_frame_bytes"`
 	MaxMessageChars int      `json:"max_message_chars"`
+	MessagesPerSec  float64  `json:"messages_per_second"`
+	MessageBurst    int      `json:"message_burst"`
 	OfflineTTL      string   `json:"offline_ttl"`
 	AllowedOrigins  []string `json:"allowed_origins"`
 
@@ -60,6 +64,18 @@ func (s *settings) check() error {
 	}
 	if s.MaxMessageChars < 1 || s.MaxMessageChars > 20000 {
 		errs = append(errs, sdk.FieldError{Path: "max_message_chars", Message: "must be between 1 and 20000"})
+	}
+	if s.MessagesPerSec == 0 {
+		s.MessagesPerSec = 3
+	}
+	if s.MessagesPerSec < 0 {
+		errs = append(errs, sdk.FieldError{Path: "messages_per_second", Message: "must be greater than 0"})
+	}
+	if s.MessageBurst == 0 {
+		s.MessageBurst = 20
+	}
+	if s.MessageBurst < 0 {
+		errs = append(errs, sdk.FieldError{Path: "message_burst", Message: "must be at least 1"})
 	}
 	if s.OfflineTTL == "" {
 		s.OfflineTTL = "10m"

@@ -165,7 +165,16 @@
           break;
         case "error":
           status(f.reason || "Something went wrong");
-          if (f.id) { state.pending = state.pending.filter(function (m) { return m.id !== f.id; }); save(); }
+          if (f.id) {
+            state.pending = state.pending.filter(function (m) { return m.id !== f.id; }); save();
+            var rows = ui.log.querySelectorAll("[data-id]");
+            for (var r = 0; r < rows.length; r++) {
+              if (rows[r].getAttribute("data-id") === f.id) {
+                rows[r].style.opacity = "0.5";
+                rows[r].title = "Not sent: " + (f.reason || "refused");
+              }
+            }
+          }
           break;
         case "typing":
           status(f.active ? (f.name || "The agent") + " is typing…" : "");
