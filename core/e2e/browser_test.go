@@ -114,6 +114,36 @@ func TestCustomerInBrowser(t *testing.T) {
 		t.Fatalf("hostile markup reached the customer's browser: %s", html)
 	}
 	screenshot(ctx, "customer-chat.png")
+
+	// A page reload keeps the conversation: the history stays and new replies arrive once.
+	err = chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`[data-switchboard=agent]`),
+	)
+	if err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if code := a.call("POST", "/api/v1/conversations/"+conv+"/messages",
+		map[string]string{"client_id": "r2", "text": "Anything else?"}, nil); code != 200 {
+		t.Fatalf("agent reply after reload: %d", code)
+	}
+	var count int
+	ok := poll(15*time.Second, func() bool {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-switchboard=agent]").length`))
+		count = n
+		return err == nil && n == 2
+	})
+	// Once the hub has nothing left to deliver, the count is final.
+	ok = ok && poll(10*time.Second, func() bool { return h.metric("switchboard_plugin_outbox_depth", `instance="webchat"`) == 0 })
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-switchboard=agent]").length`)); err == nil {
+		count = n
+	}
+	if !ok || count != 2 {
+		t.Fatalf("after a reload the widget shows %d agent messages, want the 2 sent", count)
+	}
+	if mine, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-switchboard=mine]").length`)); err != nil || mine != 1 {
+		t.Fatalf("after a reload the customer's own message shows %d times (%v)", mine, err)
+	}
 }
 
 // TestConsoleInBrowser signs an agent in to the console page in headless Chromium: the agent
