@@ -44,6 +44,9 @@ type Store struct {
 	GroupCommitWindow Duration `yaml:"group_commit_window"`
 	// GroupCommitMax caps the writes sharing one transaction.
 	GroupCommitMax int `yaml:"group_commit_max"`
+	// Synchronous is SQLite's durability: "full" (default) survives power loss once a write
+	// returned; "normal" survives a crash of the hub but may lose the last writes on power loss.
+	Synchronous string `yaml:"synchronous"`
 }
 
 // Console configures the agent console's sessions and CSRF checks.

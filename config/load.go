@@ -29,7 +29,7 @@ func base() *Config {
 	return &Config{
 		Listen:     "127.0.0.1:8080",
 		Log:        Log{Level: "info", Format: "json"},
-		Store:      Store{Driver: "sqlite", GroupCommitWindow: Duration{2 * time.Millisecond}, GroupCommitMax: 256},
+		Store:      Store{Driver: "sqlite", GroupCommitWindow: Duration{2 * time.Millisecond}, GroupCommitMax: 256, Synchronous: "full"},
 		PluginsDir: "bin",
 		Console:    Console{SessionTTL: Duration{12 * time.Hour}},
 		Limits:     Limits{MaxBodyBytes: 1 << 20, RatePerSecond: 50, Burst: 100},

@@ -210,6 +210,9 @@ func (v *validator) store(s Store) {
 	}
 	v.durRange("store.group_commit_window", s.GroupCommitWindow, 0, 50*time.Millisecond)
 	v.intRange("store.group_commit_max", int64(s.GroupCommitMax), 1, 10000)
+	if s.Synchronous != "full" && s.Synchronous != "normal" {
+		v.add("store.synchronous", "must be full or normal")
+	}
 }
 
 func (v *validator) limits(l Limits) {

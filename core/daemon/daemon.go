@@ -152,7 +152,8 @@ func (d *Daemon) openStore(ctx context.Context) error {
 	case "sqlite", "":
 		db, err := sqlite.Open(ctx, sqlite.Options{
 			Path: d.cfg.Store.DSN, GroupCommitWindow: d.cfg.Store.GroupCommitWindow.Duration,
-			GroupCommitMax: d.cfg.Store.GroupCommitMax, Logger: d.log.With("component", "store"),
+			GroupCommitMax: d.cfg.Store.GroupCommitMax, Synchronous: d.cfg.Store.Synchronous,
+			Logger: d.log.With("component", "store"),
 		})
 		if err != nil {
 			return fmt.Errorf("open store %s: %w", d.cfg.Store.DSN, err)
