@@ -159,6 +159,16 @@ func (d *Daemon) openStore(ctx context.Context) error {
 			return fmt.Errorf("open store %s: %w", d.cfg.Store.DSN, err)
 		}
 		d.st = db
+		d.reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "switchboard_store_commits_total",
+				Help: "Transactions the store committed; each holds one or more writes (group commit).",
+			}, func() float64 { return float64(db.Stats().Batches) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "switchboard_store_writes_total",
+				Help: "Writes the store committed, many per transaction under load.",
+			}, func() float64 { return float64(db.Stats().Writes) }),
+		)
 		return nil
 	default:
 		return fmt.Errorf("store.driver: %q is not available in this build; use sqlite", d.cfg.Store.Driver)

@@ -139,6 +139,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		const total = 30000
 		drain(rig.delivered)
 		before := rig.acked()
+		commits, writes := rig.h.metric("switchboard_store_commits_total"), rig.h.metric("switchboard_store_writes_total")
 		start := time.Now()
 		per := total / len(rig.customers)
 		var wg sync.WaitGroup
@@ -156,7 +157,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 		elapsed := time.Since(start)
 		stored := rig.acked() - before
 		lat := collect(rig.delivered, stored, 30*time.Second)
+		commits = rig.h.metric("switchboard_store_commits_total") - commits
+		writes = rig.h.metric("switchboard_store_writes_total") - writes
 		b.ReportMetric(float64(stored)/elapsed.Seconds(), "durable-msg/s")
+		b.ReportMetric(writes/commits, "writes/commit")
+		fmt.Printf("store: %.0f commits of %.1f writes on average\n", commits, writes/commits)
 		fmt.Printf("durable throughput: %d messages stored and acknowledged in %s = %.0f msg/s over %d conversations; %d reached agents (p50 %s, p99 %s under saturation)\n",
 			stored, elapsed.Round(time.Millisecond), float64(stored)/elapsed.Seconds(), len(rig.customers), len(lat),
 			percentile(lat, 0.5), percentile(lat, 0.99))
