@@ -26,7 +26,7 @@ test-deps:
 
 ## bench: the benchmarks and the end-to-end load figures
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./core/store/sqlite/ ./sdk/richtext/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./core/store/sqlite/ ./sdk/richtext/ ./core/routing/
 	$(GO) test -run '^$$' -bench PluginStreamRoundTrip -benchtime 20000x ./core/e2e/
 	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x -timeout 20m ./core/e2e/
 

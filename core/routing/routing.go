@@ -1,10 +1,3 @@
-// Package routing decides which agent is offered which waiting conversation. It is pure: no I/O,
-// no goroutines, no clock of its own (time is passed in), so every decision can be replayed in a
-// test. It must never offer beyond an agent's capacity or to an agent who is not Available.
-//
-// This first engine offers each queue's conversations in arrival order to the Available member
-// agent with free capacity who has waited longest; it holds one pending offer per conversation
-// and per agent.
 package routing
 
 import (
@@ -56,6 +49,10 @@ type waiting struct {
 	refused map[string]bool
 }
 
+// Engine is the first, simpler engine the hub uses until Router is wired in: each queue's
+// conversations, in arrival order, go to the Available member agent with free capacity who has
+// waited longest; one pending offer per conversation and per agent.
+//
 // Engine holds routing state. It is not safe for concurrent use: the caller serializes.
 type Engine struct {
 	// OfferTimeout applies to queues without one of their own.
