@@ -56,7 +56,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Daemon
 	if err := d.openStore(ctx); err != nil {
 		return nil, err
 	}
-	d.hub = hub.New(hub.Options{Config: cfg, Store: d.st, Logger: log.With("component", "hub"), Metrics: hub.NewMetrics(d.reg)})
+	if d.hub, err = hub.New(hub.Options{Config: cfg, Store: d.st, Logger: log.With("component", "hub"), Metrics: hub.NewMetrics(d.reg)}); err != nil {
+		return nil, err
+	}
 	if d.passwords, err = d.hub.Provision(ctx); err != nil {
 		return nil, err
 	}

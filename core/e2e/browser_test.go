@@ -160,10 +160,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(`#login input[name=password]`, password),
 		chromedp.Click(`#login button`),
 		chromedp.WaitVisible(`#desk`),
-		chromedp.SetValue(`#state`, "available"),
 	)
 	if err == nil {
-		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("state").dispatchEvent(new Event("change"))`))
+		// Choose Available as a person does: set the select and fire its change in one go (a
+		// refresh of the page's state in between would otherwise reset the select).
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.getElementById("state"); s.value = "available"; return s.dispatchEvent(new Event("change")); })()`))
 	}
 	if err != nil {
 		t.Fatalf("sign in through the console page: %v", err)

@@ -278,18 +278,20 @@ func (c *customer) session(ctx context.Context, conn *websocket.Conn) {
 		case "started":
 			c.conversation = f["conversation"].(string)
 			c.conn = conn
-			pending := append([]map[string]any(nil), c.pending...)
 			select {
 			case <-c.started:
 			default:
 				close(c.started)
 			}
-			c.mu.Unlock()
-			for _, m := range pending {
+			// Resend what is unacknowledged, in order, before say can write anything newer: the
+			// lock is held across the writes, as the widget's single thread does.
+			for _, m := range c.pending {
 				if c.write(ctx, conn, m) != nil {
+					c.mu.Unlock()
 					return
 				}
 			}
+			c.mu.Unlock()
 			continue
 		case "ack":
 			for i, m := range c.pending {
@@ -330,11 +332,10 @@ func (c *customer) stop() {
 func (c *customer) say(ctx context.Context, text string) {
 	m := map[string]any{"type": "message", "id": newID(), "text": text}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.pending = append(c.pending, m)
-	conn := c.conn
-	c.mu.Unlock()
-	if conn != nil {
-		c.write(ctx, conn, m)
+	if c.conn != nil {
+		c.write(ctx, c.conn, m)
 	}
 }
 

@@ -65,7 +65,7 @@ tenants:
     name: Acme
     groups: [{id: support}, {id: sales}]
     queues:
-      - {id: support, group: support, default: true, offer_timeout: %[5]s}
+      - {id: support, group: support, default: true, offer_timeout: %[5]s%[7]s}
       - {id: sales, group: sales}
     users:
       - {username: alice, display_name: Alice Archer, group: support, queues: [support], max_chats: 6, password: ` + password + `}
@@ -86,6 +86,7 @@ type hubOptions struct {
 	offerTimeout string
 	addr         string
 	extraUsers   string // more YAML user entries for tenant acme
+	queueExtra   string // more settings of the support queue, e.g. ", missed_offers_limit: 1"
 }
 
 // hubProc is a hub running as its own process, as operators run it.
@@ -146,7 +147,7 @@ func startHub(t testing.TB, opts hubOptions) *hubProc {
 func (h *hubProc) start() {
 	t := h.t
 	t.Helper()
-	cfg := fmt.Sprintf(hubConfig, h.opts.addr, h.opts.dataDir, binDir, h.opts.extraPlugins, h.opts.offerTimeout, h.opts.extraUsers)
+	cfg := fmt.Sprintf(hubConfig, h.opts.addr, h.opts.dataDir, binDir, h.opts.extraPlugins, h.opts.offerTimeout, h.opts.extraUsers, h.opts.queueExtra)
 	path := filepath.Join(h.opts.dataDir, "switchboard.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

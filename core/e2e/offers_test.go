@@ -46,3 +46,94 @@ func TestOfferRejectAndTimeout(t *testing.T) {
 	}
 	sam.must("POST", "/api/v1/conversations/"+conv+"/accept", nil, nil)
 }
+
+// An agent who misses missed_offers_limit offers in a row is put On Break with the reason; the
+// next agent gets the chat, and a first reply later than the queue's target counts as an SLA
+// breach pushed to the agent.
+func TestMissedOffersAndFirstResponseSLA(t *testing.T) {
+	h := startHub(t, hubOptions{offerTimeout: "5s", queueExtra: ", missed_offers_limit: 1, first_response_target: 1s"})
+	alice := availableAgent(t, h, "acme", "alice")
+	c := newCustomer(t, h.url, "Wes", "")
+	go c.run(ctxTimeout(t, 60*time.Second))
+	c.waitStarted(t)
+	conv := alice.waitOffer(ctxTimeout(t, 10*time.Second))
+
+	// alice does not answer.
+	var state map[string]any
+	if !poll(15*time.Second, func() bool {
+		select {
+		case p := <-alice.pushes:
+			if p["type"] == "state" {
+				state = p
+				return true
+			}
+		default:
+		}
+		return false
+	}) {
+		t.Fatal("alice was not moved out of Available after missing the offer")
+	}
+	if state["state"] != "on_break" || state["reason"] != "missed_offers_limit" {
+		t.Fatalf("state push %v, want on_break with reason missed_offers_limit", state)
+	}
+	var session struct {
+		User struct {
+			State       string `json:"state"`
+			StateReason string `json:"state_reason"`
+		} `json:"user"`
+	}
+	alice.must("GET", "/api/v1/session", nil, &session)
+	if session.User.State != "on_break" || session.User.StateReason != "missed_offers_limit" {
+		t.Fatalf("stored state %+v", session.User)
+	}
+
+	bob := availableAgent(t, h, "acme", "bob")
+	if got := bob.waitOffer(ctxTimeout(t, 10*time.Second)); got != conv {
+		t.Fatalf("bob was offered %s, want %s", got, conv)
+	}
+	bob.must("POST", "/api/v1/conversations/"+conv+"/accept", nil, nil)
+	if !poll(10*time.Second, func() bool {
+		select {
+		case p := <-bob.pushes:
+			return p["type"] == "sla" && p["reason"] == "first_response" && p["conversation_id"] == conv
+		default:
+			return false
+		}
+	}) {
+		t.Fatal("no SLA breach was pushed to bob after the first-response target passed")
+	}
+	if got := h.metric("switchboard_sla_breaches_total", `kind="first_response"`); got != 1 {
+		t.Fatalf("first-response breaches counted %v", got)
+	}
+}
+
+// With nobody of its queue logged in, the customer is told so (and may leave a message); when an
+// agent signs in and becomes Available, the conversation is offered.
+func TestClosedQueueTellsTheCustomer(t *testing.T) {
+	h := startHub(t, hubOptions{})
+	c := newCustomer(t, h.url, "Xia", "")
+	go c.run(ctxTimeout(t, 60*time.Second))
+	c.waitStarted(t)
+	if !poll(10*time.Second, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, e := range c.events {
+			if e["type"] == "queue" && e["closed"] == true && e["reason"] != "" {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("the customer was not told that nobody can answer")
+	}
+	c.say(ctxTimeout(t, 10*time.Second), "Please call me back")
+	if !poll(10*time.Second, func() bool { acked, _, _ := c.snapshot(); return len(acked) == 1 }) {
+		t.Fatal("the customer could not leave a message")
+	}
+	alice := availableAgent(t, h, "acme", "alice")
+	conv := alice.waitOffer(ctxTimeout(t, 10*time.Second))
+	alice.must("POST", "/api/v1/conversations/"+conv+"/accept", nil, nil)
+	if msgs, _ := alice.messages(conv, 0); len(msgs) != 1 || msgs[0].Text != "Please call me back" {
+		t.Fatalf("the message left while the queue was closed: %+v", msgs)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -63,9 +64,9 @@ func (h *Hub) Snapshot(ctx context.Context, tenant, userID string) (Snapshot, er
 		}
 		snap.Conversations = append(snap.Conversations, v)
 	}
-	h.mu.Lock()
+	h.carryMu.Lock()
 	o, offered := h.offers[routing.Key{Tenant: tenant, ID: userID}]
-	h.mu.Unlock()
+	h.carryMu.Unlock()
 	if offered {
 		if v, err := h.offerView(ctx, o); err == nil {
 			snap.Offers = append(snap.Offers, *v)
@@ -94,80 +95,58 @@ func (h *Hub) SetState(ctx context.Context, tenant, userID string, state store.A
 	if err != nil {
 		return UserView{}, notFound(err)
 	}
-	h.mu.Lock()
-	h.engine.SetAgent(routing.Key{Tenant: tenant, ID: userID}, state == store.StateAvailable, u.MaxChats, u.Queues, now)
-	h.mu.Unlock()
-	h.kickRouting()
 	view := userView(u)
 	h.bus.publish(tenant, userID, Push{Type: "state", State: view.State, Reason: view.StateReason})
+	err = h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+		return r.SetState(routing.Key{Tenant: tenant, ID: userID}, routingState(state), now)
+	})
+	if err != nil && !errors.Is(err, routing.ErrUnknownAgent) {
+		return view, err
+	}
+	if state != store.StateLoggedOut {
+		h.retryParked(ctx, tenant)
+	}
 	return view, nil
 }
 
 // Accept assigns the conversation offered to the agent.
 func (h *Hub) Accept(ctx context.Context, tenant, userID, convID string) (ConversationView, error) {
-	agent := routing.Key{Tenant: tenant, ID: userID}
-	conv := routing.Key{Tenant: tenant, ID: convID}
-	u, err := h.st.User(ctx, tenant, userID)
+	err := h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+		return r.Accept(routing.Key{Tenant: tenant, ID: convID}, routing.Key{Tenant: tenant, ID: userID}, now)
+	})
+	if err != nil {
+		return ConversationView{}, routingError(err)
+	}
+	c, err := h.st.Conversation(ctx, tenant, convID)
 	if err != nil {
 		return ConversationView{}, notFound(err)
 	}
-	h.mu.Lock()
-	ok := h.engine.Accept(conv, agent, h.now())
-	if ok {
-		delete(h.offers, agent)
-	}
-	h.mu.Unlock()
-	if !ok {
-		return ConversationView{}, fmt.Errorf("%w: no pending offer of this conversation for you (it expired or was withdrawn)", ErrConflict)
-	}
-	now := h.now()
-	var c store.Conversation
-	err = h.st.Write(ctx, func(tx store.Tx) error {
-		var err error
-		if c, err = tx.Conversation(ctx, tenant, convID); err != nil {
-			return err
-		}
-		c.State, c.AgentID, c.AssignedAt = store.ConvActive, userID, now
-		if err := tx.UpdateConversation(c); err != nil {
-			return err
-		}
-		if err := tx.AddParticipant(store.Participant{TenantID: tenant, ConversationID: convID, Kind: store.PartAgent,
-			RefID: userID, DisplayName: u.DisplayName, JoinedAt: now}); err != nil {
-			return err
-		}
-		ev := sdk.NewConversationAssigned("assigned:"+convID+":"+userID, c.ExternalKey, agentParticipant(u))
-		return h.enqueue(tx, c, ev)
-	})
-	if err != nil {
-		h.mu.Lock()
-		h.engine.Release(agent, convID)
-		h.engine.Enqueue(conv, c.QueueID, c.EnteredQueueAt)
-		h.mu.Unlock()
-		h.kickRouting()
-		return ConversationView{}, err
-	}
-	h.metrics.offers.WithLabelValues("accepted").Inc()
-	h.metrics.conversations.WithLabelValues("assigned").Inc()
-	h.plugins.Notify(c.Instance)
-	return h.pushConversation(c), nil
+	return h.view(ctx, c)
 }
 
 // Reject declines the conversation offered to the agent; it goes to the next agent.
 func (h *Hub) Reject(ctx context.Context, tenant, userID, convID string) error {
-	agent := routing.Key{Tenant: tenant, ID: userID}
-	h.mu.Lock()
-	ok := h.engine.Reject(routing.Key{Tenant: tenant, ID: convID}, agent)
-	if ok {
-		delete(h.offers, agent)
+	err := h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+		return r.Reject(routing.Key{Tenant: tenant, ID: convID}, routing.Key{Tenant: tenant, ID: userID}, now)
+	})
+	return routingError(err)
+}
+
+// routingError maps the engine's refusals to the hub's errors.
+func routingError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, routing.ErrNoOffer), errors.Is(err, routing.ErrOfferExpired):
+		return fmt.Errorf("%w: no pending offer of this conversation for you (it expired or was withdrawn)", ErrConflict)
+	case errors.Is(err, routing.ErrUnknownConversation), errors.Is(err, routing.ErrUnknownAgent), errors.Is(err, routing.ErrOtherTenant):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	case errors.Is(err, routing.ErrNotActive), errors.Is(err, routing.ErrNotInWrapUp), errors.Is(err, routing.ErrAgentNotEligible):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case errors.Is(err, routing.ErrInvalid), errors.Is(err, routing.ErrCapacity), errors.Is(err, routing.ErrUnknownQueue):
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	h.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: no pending offer of this conversation for you", ErrConflict)
-	}
-	h.metrics.offers.WithLabelValues("rejected").Inc()
-	h.bus.publish(tenant, userID, Push{Type: "offer_revoked", ConversationID: convID, Reason: "rejected"})
-	h.kickRouting()
-	return nil
+	return err
 }
 
 // Send stores an agent's message and queues it for the customer. clientID makes the call
@@ -222,6 +201,9 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 		h.metrics.messages.WithLabelValues("agent").Inc()
 		h.plugins.Notify(conv.Instance)
 		h.bus.publish(tenant, userID, Push{Type: "message", ConversationID: convID, Message: &mv})
+		h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+			return r.AgentMessage(routing.Key{Tenant: tenant, ID: convID}, now)
+		})
 	}
 	return mv, nil
 }
@@ -266,6 +248,9 @@ func (h *Hub) End(ctx context.Context, tenant, userID, convID string) (Conversat
 	}
 	h.metrics.conversations.WithLabelValues("ended").Inc()
 	h.plugins.Notify(c.Instance)
+	h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+		return r.End(routing.Key{Tenant: tenant, ID: convID}, now)
+	})
 	return h.pushConversation(c), nil
 }
 
@@ -293,10 +278,9 @@ func (h *Hub) EndWrapUp(ctx context.Context, tenant, userID, convID, disposition
 	if err != nil {
 		return ConversationView{}, notFound(err)
 	}
-	h.mu.Lock()
-	h.engine.Release(routing.Key{Tenant: tenant, ID: userID}, convID)
-	h.mu.Unlock()
-	h.kickRouting()
+	h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+		return r.EndWrapUp(routing.Key{Tenant: tenant, ID: convID}, now)
+	})
 	h.metrics.conversations.WithLabelValues("closed").Inc()
 	return h.pushConversation(c), nil
 }

@@ -46,9 +46,12 @@ type Hub struct {
 	plugins Plugins
 	kick    chan struct{}
 
-	mu     sync.Mutex // guards engine and offers
-	engine *routing.Engine
-	offers map[routing.Key]routing.Offer // by agent
+	mu     sync.Mutex // guards router
+	router *routing.Router
+
+	carryMu sync.Mutex                    // serializes carrying out decisions; guards offers, parked
+	offers  map[routing.Key]routing.Offer // pending offer by agent
+	parked  map[routing.Key]routing.Key   // conversations whose queue was closed, by conversation
 }
 
 // Options configure a Hub.
@@ -61,15 +64,17 @@ type Options struct {
 }
 
 // New builds a hub; SetPlugins, Provision and Recover must run before Run.
-func New(opts Options) *Hub {
+func New(opts Options) (*Hub, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	engine := routing.New(30 * time.Second)
+	router := routing.NewRouter()
 	for _, t := range opts.Config.Tenants {
 		for _, q := range t.Queues {
-			engine.SetQueue(routing.Key{Tenant: t.ID, ID: q.ID}, q.OfferTimeout.Duration)
+			if _, err := router.SetQueue(queueConfig(t.ID, q), now()); err != nil {
+				return nil, fmt.Errorf("tenants.%s.queues.%s: %w", t.ID, q.ID, err)
+			}
 		}
 	}
 	return &Hub{
@@ -80,9 +85,10 @@ func New(opts Options) *Hub {
 		now:     now,
 		bus:     newBus(),
 		kick:    make(chan struct{}, 1),
-		engine:  engine,
+		router:  router,
 		offers:  map[routing.Key]routing.Offer{},
-	}
+		parked:  map[routing.Key]routing.Key{},
+	}, nil
 }
 
 // SetPlugins connects the hub to the plugin host (which is built after the hub, as it needs
@@ -144,8 +150,8 @@ func (h *Hub) Provision(ctx context.Context) (generated map[string]string, err e
 	return generated, nil
 }
 
-// Recover rebuilds routing state from the store after a start: agents, waiting conversations
-// and the load of assigned ones.
+// Recover rebuilds routing state from the store after a start: agents with their states,
+// assigned chats and waiting conversations (their pending offers are made anew).
 func (h *Hub) Recover(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -155,73 +161,35 @@ func (h *Hub) Recover(ctx context.Context) error {
 			return fmt.Errorf("recover users of %q: %w", t.ID, err)
 		}
 		for _, u := range users {
-			h.engine.SetAgent(routing.Key{Tenant: t.ID, ID: u.ID}, u.State == store.StateAvailable, u.MaxChats, u.Queues, u.StateSince)
+			if u.Role == store.RoleAdmin {
+				continue
+			}
+			if err := h.router.RestoreAgent(agentConfig(u), routingState(u.State), u.StateSince, time.Time{}); err != nil {
+				return fmt.Errorf("recover agent %s/%s: %w", t.ID, u.Username, err)
+			}
 		}
 		convs, err := h.st.OpenConversations(ctx, t.ID)
 		if err != nil {
 			return fmt.Errorf("recover conversations of %q: %w", t.ID, err)
 		}
 		for _, c := range convs {
+			conv := routing.Key{Tenant: t.ID, ID: c.ID}
+			queue := routing.Key{Tenant: t.ID, ID: c.QueueID}
 			switch c.State {
 			case store.ConvQueued:
-				h.engine.Enqueue(routing.Key{Tenant: t.ID, ID: c.ID}, c.QueueID, c.EnteredQueueAt)
+				err = h.router.RestoreWaiting(routing.Arrival{Conversation: conv, Queue: queue, Language: c.Language}, c.EnteredQueueAt)
 			case store.ConvActive, store.ConvWrapUp:
-				h.engine.Hold(routing.Key{Tenant: t.ID, ID: c.AgentID}, c.ID)
+				err = h.router.RestoreChat(routing.StoredChat{Conversation: conv, Queue: queue,
+					Agent: routing.Key{Tenant: t.ID, ID: c.AgentID}, Language: c.Language, Entered: c.EnteredQueueAt,
+					WrapUp: c.State == store.ConvWrapUp, WrapUpSince: c.EndedAt, Answered: true})
+			}
+			if err != nil {
+				h.log.Warn("conversation not restored to routing", "conversation", c.ID, "error", err)
 			}
 		}
 	}
 	h.kickRouting()
 	return nil
-}
-
-// Run makes offers and expires them until ctx ends.
-func (h *Hub) Run(ctx context.Context) {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		h.route(ctx)
-		select {
-		case <-tick.C:
-		case <-h.kick:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func (h *Hub) kickRouting() {
-	select {
-	case h.kick <- struct{}{}:
-	default:
-	}
-}
-
-// route expires stale offers and makes new ones, then tells the agents.
-func (h *Hub) route(ctx context.Context) {
-	now := h.now()
-	h.mu.Lock()
-	expired := h.engine.Expire(now)
-	for _, o := range expired {
-		delete(h.offers, o.Agent)
-	}
-	offers := h.engine.Assign(now)
-	for _, o := range offers {
-		h.offers[o.Agent] = o
-	}
-	h.mu.Unlock()
-	for _, o := range expired {
-		h.metrics.offers.WithLabelValues("timed_out").Inc()
-		h.bus.publish(o.Agent.Tenant, o.Agent.ID, Push{Type: "offer_revoked", ConversationID: o.Conversation.ID, Reason: "timeout"})
-	}
-	for _, o := range offers {
-		view, err := h.offerView(ctx, o)
-		if err != nil {
-			h.log.Error("load offered conversation", "conversation", o.Conversation.ID, "error", err)
-			continue
-		}
-		h.metrics.offers.WithLabelValues("offered").Inc()
-		h.bus.publish(o.Agent.Tenant, o.Agent.ID, Push{Type: "offer", ConversationID: o.Conversation.ID, Offer: view})
-	}
 }
 
 func (h *Hub) offerView(ctx context.Context, o routing.Offer) (*OfferView, error) {

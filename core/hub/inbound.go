@@ -75,10 +75,7 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 	}
 	return func() {
 		h.metrics.conversations.WithLabelValues("started").Inc()
-		h.mu.Lock()
-		h.engine.Enqueue(routing.Key{Tenant: src.Tenant, ID: conv.ID}, conv.QueueID, conv.EnteredQueueAt)
-		h.mu.Unlock()
-		h.kickRouting()
+		h.arrive(context.Background(), conv)
 	}, nil
 }
 
@@ -146,6 +143,9 @@ func (h *Hub) applyMessage(tx store.Tx, src pluginhost.Source, ev *pb.Event, msg
 		if conv.AgentID != "" {
 			mv := messageView(stored)
 			h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "message", ConversationID: conv.ID, Message: &mv})
+			h.decide(context.Background(), func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+				return r.CustomerMessage(routing.Key{Tenant: conv.TenantID, ID: conv.ID}, now)
+			})
 		}
 	}, nil
 }
@@ -179,18 +179,19 @@ func (h *Hub) applyEnded(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func
 	}
 	return func() {
 		h.metrics.conversations.WithLabelValues("ended").Inc()
+		key := routing.Key{Tenant: conv.TenantID, ID: conv.ID}
 		if wasQueued {
-			h.mu.Lock()
-			revoked := h.engine.Remove(routing.Key{Tenant: conv.TenantID, ID: conv.ID})
-			if revoked != nil {
-				delete(h.offers, revoked.Agent)
-			}
-			h.mu.Unlock()
-			if revoked != nil {
-				h.bus.publish(conv.TenantID, revoked.Agent.ID, Push{Type: "offer_revoked", ConversationID: conv.ID, Reason: "customer left"})
-			}
+			h.carryMu.Lock()
+			delete(h.parked, key)
+			h.carryMu.Unlock()
+			h.decide(context.Background(), func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+				return r.Leave(key, now)
+			})
 			return
 		}
+		h.decide(context.Background(), func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+			return r.End(key, now)
+		})
 		h.pushConversation(conv)
 		mv := messageView(sys)
 		h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "message", ConversationID: conv.ID, Message: &mv})

@@ -9,6 +9,7 @@ type metrics struct {
 	offers        *prometheus.CounterVec
 	conversations *prometheus.CounterVec
 	messages      *prometheus.CounterVec
+	slaBreaches   *prometheus.CounterVec
 }
 
 // NewMetrics registers the hub's series on reg.
@@ -22,6 +23,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_conversations_total",
 			Help: "Conversations by lifecycle event (started, assigned, ended, closed).",
 		}, []string{"event"}),
+		slaBreaches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sla_breaches_total",
+			Help: "Customers left waiting past a queue's response target, by kind (first_response, response).",
+		}, []string{"kind"}),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_messages_total",
 			Help: "Messages stored, by sender kind (customer, agent, expert, system).",
@@ -30,6 +35,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range []string{"offered", "accepted", "rejected", "timed_out"} {
 		m.offers.WithLabelValues(o)
 	}
-	reg.MustRegister(m.offers, m.conversations, m.messages)
+	reg.MustRegister(m.offers, m.conversations, m.messages, m.slaBreaches)
 	return &Metrics{m: m}
 }
