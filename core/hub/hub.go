@@ -49,9 +49,9 @@ type Hub struct {
 	mu     sync.Mutex // guards router
 	router *routing.Router
 
-	carryMu sync.Mutex                    // serializes carrying out decisions; guards offers, parked
-	offers  map[routing.Key]routing.Offer // pending offer by agent
-	parked  map[routing.Key]routing.Key   // conversations whose queue was closed, by conversation
+	carryMu sync.Mutex                  // serializes carrying out decisions; guards offers, parked
+	offers  map[routing.Key]offer       // pending offer by agent
+	parked  map[routing.Key]routing.Key // conversations whose queue was closed, by conversation
 }
 
 // Options configure a Hub.
@@ -86,7 +86,7 @@ func New(opts Options) (*Hub, error) {
 		bus:     newBus(),
 		kick:    make(chan struct{}, 1),
 		router:  router,
-		offers:  map[routing.Key]routing.Offer{},
+		offers:  map[routing.Key]offer{},
 		parked:  map[routing.Key]routing.Key{},
 	}, nil
 }
@@ -192,7 +192,7 @@ func (h *Hub) Recover(ctx context.Context) error {
 	return nil
 }
 
-func (h *Hub) offerView(ctx context.Context, o routing.Offer) (*OfferView, error) {
+func (h *Hub) offerView(ctx context.Context, o offer) (*OfferView, error) {
 	c, err := h.st.Conversation(ctx, o.Conversation.Tenant, o.Conversation.ID)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,13 @@ import (
 // The routing engine is pure; this file is its I/O: it feeds the engine events under h.mu and
 // carries out the decisions it returns, in order, under h.carryMu.
 
+// offer is a conversation offered to an agent until Expires.
+type offer struct {
+	Conversation routing.Key
+	Agent        routing.Key
+	Expires      time.Time
+}
+
 // queueConfig maps a configured queue to the engine's settings.
 func queueConfig(tenant string, q config.Queue) routing.QueueConfig {
 	qc := routing.QueueConfig{
@@ -87,7 +94,7 @@ func (h *Hub) decide(ctx context.Context, event func(r *routing.Router, now time
 func (h *Hub) carry(ctx context.Context, d routing.Decision) error {
 	switch d.Kind {
 	case routing.DecisionOffer:
-		o := routing.Offer{Conversation: d.Conversation, Agent: d.Agent, Queue: d.Queue.ID, Expires: d.Deadline}
+		o := offer{Conversation: d.Conversation, Agent: d.Agent, Expires: d.Deadline}
 		h.offers[d.Agent] = o
 		view, err := h.offerView(ctx, o)
 		if err != nil {

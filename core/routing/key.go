@@ -1,0 +1,7 @@
+package routing
+
+// Key names a tenant-scoped object.
+type Key struct {
+	Tenant string
+	ID     string
+}
