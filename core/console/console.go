@@ -106,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/conversations/{id}/typing", s.authed(s.typing))
 	mux.Handle("POST /api/v1/conversations/{id}/end", s.authed(s.end))
 	mux.Handle("POST /api/v1/conversations/{id}/wrapup", s.authed(s.wrapUp))
+	mux.Handle("POST /api/v1/conversations/{id}/transfer", s.authed(s.transfer))
 	mux.Handle("GET /api/v1/ws", s.authed(s.websocket))
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
@@ -348,6 +349,26 @@ func (s *Server) wrapUp(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	v, err := s.opts.Hub.EndWrapUp(r.Context(), c.tenant, c.userID, r.PathValue("id"), req.Disposition, req.Notes)
 	s.answer(w, v, err)
+}
+
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request, c caller) {
+	var req struct {
+		Queue string `json:"queue"`
+		Agent string `json:"agent"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	switch {
+	case (req.Queue == "") == (req.Agent == ""):
+		writeError(w, http.StatusBadRequest, "name exactly one of queue (a queue id) or agent (a username)")
+	case req.Queue != "":
+		v, err := s.opts.Hub.TransferToQueue(r.Context(), c.tenant, c.userID, id, req.Queue)
+		s.answer(w, v, err)
+	default:
+		s.answer(w, nil, s.opts.Hub.TransferToAgent(r.Context(), c.tenant, c.userID, id, req.Agent))
+	}
 }
 
 // websocket streams the user's pushes: first a "hello" with the snapshot, then every push. A

@@ -303,7 +303,7 @@ func (c *customer) session(ctx context.Context, conn *websocket.Conn) {
 			}
 		case "error":
 			c.errors = append(c.errors, fmt.Sprint(f["reason"]))
-		case "message", "assigned", "ended":
+		case "message", "assigned", "ended", "transferred":
 			id := f["id"].(string)
 			if f["type"] == "message" && !c.seen[id] {
 				c.received = append(c.received, f["text"].(string))

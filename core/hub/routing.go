@@ -145,10 +145,18 @@ func (h *Hub) assign(ctx context.Context, d routing.Decision) error {
 	}
 	now := h.now()
 	var c store.Conversation
+	var previous string
 	err = h.st.Write(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.Conversation(ctx, d.Agent.Tenant, d.Conversation.ID); err != nil {
 			return err
+		}
+		if previous = c.AgentID; previous != "" && previous != d.Agent.ID {
+			// A transfer to a named agent: the sender leaves the chat.
+			err := tx.LeaveParticipant(c.TenantID, c.ID, store.PartAgent, previous, now)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
 		c.State, c.AgentID, c.AssignedAt = store.ConvActive, d.Agent.ID, now
 		if err := tx.UpdateConversation(c); err != nil {
@@ -171,6 +179,9 @@ func (h *Hub) assign(ctx context.Context, d routing.Decision) error {
 	h.metrics.conversations.WithLabelValues("assigned").Inc()
 	h.plugins.Notify(c.Instance)
 	h.pushConversation(c)
+	if previous != "" && previous != d.Agent.ID {
+		h.bus.publish(c.TenantID, previous, Push{Type: "conversation_gone", ConversationID: c.ID, Reason: "transferred"})
+	}
 	return nil
 }
 
