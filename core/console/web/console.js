@@ -43,7 +43,7 @@ function drawOffers(offers) {
 function drawChats() {
   $("chats").replaceChildren(...[...chats.values()].map((c) => {
     const li = document.createElement("li");
-    const b = button(customerName(c.view) + (c.view.state === "wrap_up" ? " (post-processing)" : ""), () => open(c.view.id));
+    const b = button(customerName(c.view) + (c.view.state === "wrap_up" ? " (post-processing)" : "") + (c.late ? " · past SLA" : ""), () => open(c.view.id));
     if (c.unread) { const u = document.createElement("span"); u.className = "unread"; u.textContent = c.unread; b.append(u); }
     li.append(b);
     return li;
@@ -81,6 +81,7 @@ async function open(id) {
 
 function drawState(v) {
   $("composer").hidden = v.state !== "active";
+  $("transfer").hidden = v.state !== "active";
   $("wrapup").hidden = v.state !== "wrap_up";
 }
 
@@ -104,8 +105,16 @@ async function refresh() {
 
 function onPush(p) {
   switch (p.type) {
-    case "hello": case "offer": case "offer_revoked": case "conversation": case "state":
+    case "hello": case "offer": case "offer_revoked": case "conversation": case "state": case "conversation_gone":
       refresh().catch(() => {});
+      break;
+    case "sla": {
+      const c = chats.get(p.conversation_id);
+      if (c) { c.late = true; drawChats(); }
+      break;
+    }
+    case "transfer_returned":
+      notice("The transfer was not taken; the chat is still yours.");
       break;
     case "message": {
       const c = chats.get(p.conversation_id);
@@ -155,6 +164,13 @@ $("text").addEventListener("input", () => {
     typingSent = Date.now();
     api("POST", "/conversations/" + current + "/typing", { active: true }).catch(() => {});
   }
+});
+$("transfer").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const to = $("transfer-to").value.trim();
+  if (!to || !current) return;
+  const body = $("transfer-kind").value === "queue" ? { queue: to } : { agent: to };
+  api("POST", "/conversations/" + current + "/transfer", body).then(refresh).catch(notice);
 });
 $("end").onclick = () => api("POST", "/conversations/" + current + "/end").then(refresh).catch(notice);
 $("wrapup").addEventListener("submit", (e) => {
