@@ -115,6 +115,38 @@ type Queue struct {
 	Languages         []string `yaml:"languages"`
 	// Default marks the queue for chats that name none. See Tenant.DefaultQueue.
 	Default bool `yaml:"default"`
+	// Strategy orders agents of one language tier: longest_waiting (default) or least_busy.
+	Strategy string `yaml:"strategy"`
+	// AllowTranslation lets agents without the customer's language get chats at once;
+	// otherwise they get them only after LanguageWait (0: never).
+	AllowTranslation bool     `yaml:"allow_translation"`
+	LanguageWait     Duration `yaml:"language_wait"`
+	// BusinessHours, when set, closes the queue outside them.
+	BusinessHours BusinessHours `yaml:"business_hours"`
+}
+
+// BusinessHours is a weekly opening schedule in a time zone; the zero value means always open.
+type BusinessHours struct {
+	// TimeZone is an IANA name such as Europe/Zurich.
+	TimeZone string `yaml:"time_zone"`
+	// Days maps mon, tue, wed, thu, fri, sat and sun to "HH:MM-HH:MM"; a day not listed is closed.
+	Days map[string]string `yaml:"days"`
+}
+
+// Weekdays are the keys of BusinessHours.Days, in time.Weekday order.
+var Weekdays = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// Span parses one day's "HH:MM-HH:MM" into minutes since midnight.
+func Span(s string) (open, close int, err error) {
+	var oh, om, ch, cm int
+	if _, err := fmt.Sscanf(s, "%d:%d-%d:%d", &oh, &om, &ch, &cm); err != nil {
+		return 0, 0, fmt.Errorf("must be HH:MM-HH:MM, not %q", s)
+	}
+	open, close = oh*60+om, ch*60+cm
+	if oh < 0 || oh > 24 || om < 0 || om > 59 || ch < 0 || ch > 24 || cm < 0 || cm > 59 || open >= close || close > 24*60 {
+		return 0, 0, fmt.Errorf("must be an opening time before a closing time within the day, not %q", s)
+	}
+	return open, close, nil
 }
 
 // Roles a user may have.
@@ -238,3 +270,6 @@ func (t *Tenant) User(username string) *User {
 	}
 	return nil
 }
+
+// Set reports whether a schedule is configured.
+func (h BusinessHours) Set() bool { return h.TimeZone != "" || len(h.Days) > 0 }

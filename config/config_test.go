@@ -84,6 +84,8 @@ func TestProblems(t *testing.T) {
 		{"group commit max low", "store: {group_commit_max: 0}", []string{`store.group_commit_max: must be between 1 and 10000`}},
 		{"group commit max high", "store: {group_commit_max: 10001}", []string{`store.group_commit_max: must be between 1 and 10000`}},
 		{"synchronous", "store: {synchronous: always}", []string{`store.synchronous: must be full or normal`}},
+		{"strategy", "tenants: [{id: t, groups: [{id: g}], queues: [{id: q, group: g, strategy: random}]}]", []string{`tenants[0].queues[0].strategy: must be longest_waiting or least_busy`}},
+		{"hours", "tenants: [{id: t, groups: [{id: g}], queues: [{id: q, group: g, business_hours: {time_zone: Mars/Base, days: {mon: 09:00-17:00, tue: 18:00-08:00, fun: 09:00-10:00}}}]}]", []string{`tenants[0].queues[0].business_hours.time_zone: must be an IANA time zone such as Europe/Zurich, not "Mars/Base"`, `tenants[0].queues[0].business_hours.days.tue: must be an opening time before a closing time within the day, not "18:00-08:00"`, `tenants[0].queues[0].business_hours.days.fun: must be one of mon, tue, wed, thu, fri, sat, sun`}},
 		{"plugins_dir empty", `plugins_dir: ""`, []string{`plugins_dir: required`}},
 		{"session ttl", "console: {session_ttl: 59s}", []string{`console.session_ttl: must be at least 1m`}},
 		{"allowed origin path", "console: {allowed_origins: [https://a.example, https://b.example/x]}", []string{`console.allowed_origins[1]: must be an origin (scheme://host[:port]) without a path, not "https://b.example/x"`}},
@@ -297,6 +299,7 @@ func TestDefaults(t *testing.T) {
 			ResponseTarget:      Duration{120 * time.Second},
 			WrapUpTimeout:       Duration{2 * time.Minute},
 			MissedOffersLimit:   3,
+			Strategy:            "longest_waiting",
 		}},
 		Users: []User{{Username: "u", DisplayName: "u", Role: RoleAgent, Group: "g", MaxChats: 3, PrimaryLanguage: "en"}},
 	}}

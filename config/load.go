@@ -43,6 +43,7 @@ func (q *Queue) setDefaults() {
 	q.ResponseTarget = Duration{120 * time.Second}
 	q.WrapUpTimeout = Duration{2 * time.Minute}
 	q.MissedOffersLimit = 3
+	q.Strategy = "longest_waiting"
 }
 
 // setDefaults runs on every user before its YAML is decoded into it.

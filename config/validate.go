@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -308,6 +309,24 @@ func (v *validator) queue(path string, q *Queue, t *Tenant) {
 		v.add(path+".overflow_queue", "no queue %q in tenant %q", q.OverflowQueue, t.ID)
 	}
 	v.intRange(path+".missed_offers_limit", int64(q.MissedOffersLimit), 1, 100)
+	if q.Strategy != "longest_waiting" && q.Strategy != "least_busy" {
+		v.add(path+".strategy", "must be longest_waiting or least_busy")
+	}
+	v.durRange(path+".language_wait", q.LanguageWait, 0, 24*time.Hour)
+	if h := q.BusinessHours; h.Set() {
+		if _, err := time.LoadLocation(h.TimeZone); err != nil || h.TimeZone == "" {
+			v.add(path+".business_hours.time_zone", "must be an IANA time zone such as Europe/Zurich, not %q", h.TimeZone)
+		}
+		for day, span := range h.Days {
+			if !slices.Contains(Weekdays[:], day) {
+				v.add(path+".business_hours.days."+day, "must be one of mon, tue, wed, thu, fri, sat, sun")
+				continue
+			}
+			if _, _, err := Span(span); err != nil {
+				v.add(path+".business_hours.days."+day, "%s", err.Error())
+			}
+		}
+	}
 	for i, l := range q.Languages {
 		v.language(index(path+".languages", i), l)
 	}

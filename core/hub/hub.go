@@ -177,11 +177,13 @@ func (h *Hub) Recover(ctx context.Context) error {
 			queue := routing.Key{Tenant: t.ID, ID: c.QueueID}
 			switch c.State {
 			case store.ConvQueued:
-				err = h.router.RestoreWaiting(routing.Arrival{Conversation: conv, Queue: queue, Language: c.Language}, c.EnteredQueueAt)
+				err = h.router.RestoreWaiting(routing.Arrival{Conversation: conv, Queue: queue, Language: c.Language,
+					Priority: h.priority(t.ID, c.QueueID)}, c.EnteredQueueAt)
 			case store.ConvActive, store.ConvWrapUp:
 				err = h.router.RestoreChat(routing.StoredChat{Conversation: conv, Queue: queue,
 					Agent: routing.Key{Tenant: t.ID, ID: c.AgentID}, Language: c.Language, Entered: c.EnteredQueueAt,
-					WrapUp: c.State == store.ConvWrapUp, WrapUpSince: c.EndedAt, Answered: true})
+					Priority: h.priority(t.ID, c.QueueID),
+					WrapUp:   c.State == store.ConvWrapUp, WrapUpSince: c.EndedAt, Answered: true})
 			}
 			if err != nil {
 				h.log.Warn("conversation not restored to routing", "conversation", c.ID, "error", err)

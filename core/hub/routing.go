@@ -36,8 +36,37 @@ func queueConfig(tenant string, q config.Queue) routing.QueueConfig {
 		ResponseTarget:      q.ResponseTarget.Duration,
 		MaxWait:             q.MaxWait.Duration,
 		Overflow:            q.OverflowQueue,
+		AllowTranslation:    q.AllowTranslation,
+		LanguageWait:        q.LanguageWait.Duration,
+	}
+	if q.Strategy == "least_busy" {
+		qc.Strategy = routing.LeastBusy
+	}
+	if h := q.BusinessHours; h.Set() {
+		loc, err := time.LoadLocation(h.TimeZone)
+		if err != nil {
+			loc = time.UTC // validation refuses unknown zones before this runs
+		}
+		hours := &routing.Hours{Location: loc}
+		for day, name := range config.Weekdays {
+			if span, ok := h.Days[name]; ok {
+				open, close, _ := config.Span(span)
+				hours.Days[day] = routing.Span{Open: open, Close: close}
+			}
+		}
+		qc.Hours = hours
 	}
 	return qc
+}
+
+// priority of the conversations of a queue: a higher one is served first across queues.
+func (h *Hub) priority(tenant, queue string) int {
+	if t := h.cfg.Tenant(tenant); t != nil {
+		if q := t.Queue(queue); q != nil {
+			return q.Priority
+		}
+	}
+	return 0
 }
 
 func agentConfig(u store.User) routing.AgentConfig {
@@ -314,7 +343,8 @@ func compareKeys(a, b routing.Key) int {
 func (h *Hub) arrive(ctx context.Context, c store.Conversation) {
 	err := h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.Arrive(routing.Arrival{Conversation: routing.Key{Tenant: c.TenantID, ID: c.ID},
-			Queue: routing.Key{Tenant: c.TenantID, ID: c.QueueID}, Language: c.Language}, now)
+			Queue: routing.Key{Tenant: c.TenantID, ID: c.QueueID}, Language: c.Language,
+			Priority: h.priority(c.TenantID, c.QueueID)}, now)
 	})
 	if err != nil && !errors.Is(err, routing.ErrExists) {
 		h.log.Error("route conversation", "conversation", c.ID, "error", err)

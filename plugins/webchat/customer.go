@@ -344,10 +344,20 @@ func (w *webchat) message(ctx context.Context, conn *websocket.Conn, cust *custo
 	return nil
 }
 
-// Deliver shows a hub event to the customer and returns once the customer's widget acknowledged
-// it, waiting for the customer to reconnect if needed (up to the offline TTL).
+// delivery says how sure the plugin must be that the customer saw a frame.
+type delivery int
+
+const (
+	bestEffort   delivery = iota // dropped when the customer is not connected (typing)
+	whenOnline                   // written once the customer is connected (queue status)
+	acknowledged                 // written until the widget acknowledges it (messages, notices)
+)
+
+// Deliver shows a hub event to the customer. Events that need it are written until the
+// customer's widget acknowledges them, waiting for the customer to reconnect if needed (up to the
+// offline TTL).
 func (w *webchat) Deliver(ctx context.Context, ev *sdk.Event) error {
-	frame, needsAck := render(ev)
+	frame, mode := render(ev)
 	if frame == nil {
 		return nil
 	}
@@ -356,13 +366,13 @@ func (w *webchat) Deliver(ctx context.Context, ev *sdk.Event) error {
 		cust.mu.Lock()
 		conn, changed, gone := cust.conn, cust.changed, time.Since(cust.lastSeen)
 		var acked chan struct{}
-		if conn != nil && needsAck {
+		if conn != nil && mode == acknowledged {
 			acked = make(chan struct{})
 			cust.acks[ev.Id] = acked
 		}
 		cust.mu.Unlock()
 		if conn == nil {
-			if !needsAck {
+			if mode == bestEffort {
 				return nil // typing for nobody
 			}
 			if gone > w.cfg.offlineTTL {
@@ -377,11 +387,14 @@ func (w *webchat) Deliver(ctx context.Context, ev *sdk.Event) error {
 				return ctx.Err()
 			}
 		}
-		if err := w.write(ctx, conn, *frame); err != nil || !needsAck {
-			if err != nil && needsAck {
-				cust.detach(conn)
-				continue
+		if err := w.write(ctx, conn, *frame); err != nil {
+			if mode == bestEffort {
+				return nil
 			}
+			cust.detach(conn)
+			continue
+		}
+		if mode != acknowledged {
 			return nil
 		}
 		select {
@@ -395,27 +408,27 @@ func (w *webchat) Deliver(ctx context.Context, ev *sdk.Event) error {
 	}
 }
 
-// render turns a hub event into a widget frame; needsAck says whether the customer must confirm it.
-func render(ev *sdk.Event) (*outFrame, bool) {
+// render turns a hub event into a widget frame and says how it must be delivered.
+func render(ev *sdk.Event) (*outFrame, delivery) {
 	at := ev.GetTime().AsTime().UTC().Format(time.RFC3339)
 	switch p := ev.Payload.(type) {
 	case *pb.Event_Message:
 		c := p.Message.GetContent()
 		text, html := richtext.Normalize(c.GetText(), c.GetHtml())
-		return &outFrame{Type: "message", ID: ev.Id, From: fromKind(p.Message.GetFrom()), Name: p.Message.GetFrom().GetDisplayName(), Text: text, HTML: html, At: at}, true
+		return &outFrame{Type: "message", ID: ev.Id, From: fromKind(p.Message.GetFrom()), Name: p.Message.GetFrom().GetDisplayName(), Text: text, HTML: html, At: at}, acknowledged
 	case *pb.Event_Typing:
-		return &outFrame{Type: "typing", Active: p.Typing.Active, Name: p.Typing.GetFrom().GetDisplayName()}, false
+		return &outFrame{Type: "typing", Active: p.Typing.Active, Name: p.Typing.GetFrom().GetDisplayName()}, bestEffort
 	case *pb.Event_ConversationAssigned:
-		return &outFrame{Type: "assigned", ID: ev.Id, Name: p.ConversationAssigned.GetAgent().GetDisplayName(), At: at}, true
+		return &outFrame{Type: "assigned", ID: ev.Id, Name: p.ConversationAssigned.GetAgent().GetDisplayName(), At: at}, acknowledged
 	case *pb.Event_ConversationEnded:
-		return &outFrame{Type: "ended", ID: ev.Id, Reason: p.ConversationEnded.Reason, At: at}, true
+		return &outFrame{Type: "ended", ID: ev.Id, Reason: p.ConversationEnded.Reason, At: at}, acknowledged
 	case *pb.Event_ConversationTransferred:
-		return &outFrame{Type: "transferred", ID: ev.Id, Reason: p.ConversationTransferred.Reason, At: at}, true
+		return &outFrame{Type: "transferred", ID: ev.Id, Reason: p.ConversationTransferred.Reason, At: at}, acknowledged
 	case *pb.Event_QueueStatus:
 		q := p.QueueStatus
-		return &outFrame{Type: "queue", ID: ev.Id, Position: q.Position, Closed: q.Closed, Reason: q.Reason}, false
+		return &outFrame{Type: "queue", ID: ev.Id, Position: q.Position, Closed: q.Closed, Reason: q.Reason}, whenOnline
 	}
-	return nil, false
+	return nil, bestEffort
 }
 
 func fromKind(p *pb.Participant) string {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"syscall"
 	"time"
+	_ "time/tzdata" // business hours work on hosts without a zoneinfo database
 
 	"github.com/switchboardhq/switchboard/config"
 	"github.com/switchboardhq/switchboard/core/daemon"
