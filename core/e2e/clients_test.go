@@ -304,7 +304,11 @@ func (c *customer) session(ctx context.Context, conn *websocket.Conn) {
 		case "error":
 			c.errors = append(c.errors, fmt.Sprint(f["reason"]))
 		case "message", "assigned", "ended", "transferred":
-			id := f["id"].(string)
+			id, _ := f["id"].(string)
+			if id == "" { // the plugin's own answer to our "end": nothing to acknowledge
+				c.mu.Unlock()
+				continue
+			}
 			if f["type"] == "message" && !c.seen[id] {
 				c.received = append(c.received, f["text"].(string))
 			}

@@ -137,3 +137,37 @@ func TestClosedQueueTellsTheCustomer(t *testing.T) {
 		t.Fatalf("the message left while the queue was closed: %+v", msgs)
 	}
 }
+
+// Waiting customers are told their place in line, and told again when it changes.
+func TestCustomersHearTheirPlaceInLine(t *testing.T) {
+	h := startHub(t, hubOptions{})
+	login(t, h.url, "acme", "alice") // signed in, not Available: the queue is open, nobody answers
+	ctx := ctxTimeout(t, 60*time.Second)
+	first := newCustomer(t, h.url, "First", "")
+	go first.run(ctx)
+	first.waitStarted(t)
+	second := newCustomer(t, h.url, "Second", "")
+	go second.run(ctx)
+	second.waitStarted(t)
+
+	place := func(c *customer, want float64) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i := len(c.events) - 1; i >= 0; i-- {
+			if e := c.events[i]; e["type"] == "queue" {
+				return e["position"] == want
+			}
+		}
+		return false
+	}
+	if !poll(10*time.Second, func() bool { return place(first, 1) && place(second, 2) }) {
+		t.Fatalf("places in line not told: first %v, second %v", first.events, second.events)
+	}
+	first.mu.Lock()
+	conn := first.conn
+	first.mu.Unlock()
+	first.write(ctx, conn, map[string]any{"type": "end"})
+	if !poll(15*time.Second, func() bool { return place(second, 1) }) {
+		t.Fatal("the second customer was not told they moved up")
+	}
+}

@@ -49,9 +49,11 @@ type Hub struct {
 	mu     sync.Mutex // guards router
 	router *routing.Router
 
-	carryMu sync.Mutex                  // serializes carrying out decisions; guards offers, parked
+	carryMu sync.Mutex                  // serializes carrying out decisions; guards the maps below
 	offers  map[routing.Key]offer       // pending offer by agent
 	parked  map[routing.Key]routing.Key // conversations whose queue was closed, by conversation
+	// positions is the place in line each waiting customer was last told.
+	positions map[routing.Key]int
 }
 
 // Options configure a Hub.
@@ -78,16 +80,17 @@ func New(opts Options) (*Hub, error) {
 		}
 	}
 	return &Hub{
-		cfg:     opts.Config,
-		st:      opts.Store,
-		log:     opts.Logger,
-		metrics: opts.Metrics.m,
-		now:     now,
-		bus:     newBus(),
-		kick:    make(chan struct{}, 1),
-		router:  router,
-		offers:  map[routing.Key]offer{},
-		parked:  map[routing.Key]routing.Key{},
+		cfg:       opts.Config,
+		st:        opts.Store,
+		log:       opts.Logger,
+		metrics:   opts.Metrics.m,
+		now:       now,
+		bus:       newBus(),
+		kick:      make(chan struct{}, 1),
+		router:    router,
+		offers:    map[routing.Key]offer{},
+		parked:    map[routing.Key]routing.Key{},
+		positions: map[routing.Key]int{},
 	}, nil
 }
 

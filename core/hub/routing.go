@@ -348,17 +348,71 @@ func (h *Hub) arrive(ctx context.Context, c store.Conversation) {
 	})
 	if err != nil && !errors.Is(err, routing.ErrExists) {
 		h.log.Error("route conversation", "conversation", c.ID, "error", err)
+		return
+	}
+	h.announcePosition(c)
+}
+
+// positionEvery is how often waiting customers hear their place in line when it changed.
+const positionEvery = 5 * time.Second
+
+// announcePositions tells every waiting customer of the tenants their place in line and the
+// estimated wait, when it changed since the last time. It is not stored: a customer who is not
+// connected hears the next one.
+func (h *Hub) announcePositions(ctx context.Context) {
+	for _, t := range h.cfg.Tenants {
+		convs, err := h.st.OpenConversations(ctx, t.ID)
+		if err != nil {
+			h.log.Error("list waiting conversations", "tenant", t.ID, "error", err)
+			continue
+		}
+		for _, c := range convs {
+			if c.State != store.ConvQueued {
+				continue
+			}
+			h.announcePosition(c)
+		}
 	}
 }
 
-// Run handles routing deadlines (offer timeouts, post-processing, SLA, overflow) until ctx ends.
+func (h *Hub) announcePosition(c store.Conversation) {
+	key := routing.Key{Tenant: c.TenantID, ID: c.ID}
+	h.mu.Lock()
+	pos, estimate, ok := h.router.Position(key)
+	h.mu.Unlock()
+	if !ok {
+		return
+	}
+	h.carryMu.Lock()
+	last, told := h.positions[key]
+	h.positions[key] = pos
+	h.carryMu.Unlock()
+	if told && last == pos {
+		return
+	}
+	h.plugins.Signal(c.Instance, sdk.NewQueueStatus(fmt.Sprintf("position:%s:%d", c.ID, pos), c.ExternalKey,
+		&pb.QueueStatus{Position: int32(pos), EstimatedWaitSeconds: int32(estimate.Round(time.Second) / time.Second)}))
+}
+
+// Run handles routing deadlines (offer timeouts, post-processing, SLA, overflow) and tells
+// waiting customers their place in line, until ctx ends.
 func (h *Hub) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	positions := time.NewTicker(positionEvery)
+	defer positions.Stop()
 	for {
 		select {
 		case <-timer.C:
 		case <-h.kick:
+		case <-positions.C:
+			h.announcePositions(ctx)
+			h.carryMu.Lock()
+			if len(h.positions) > 10000 {
+				clear(h.positions) // forgotten entries only cost one repeated notice
+			}
+			h.carryMu.Unlock()
+			continue
 		case <-ctx.Done():
 			return
 		}

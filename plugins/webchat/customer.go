@@ -144,6 +144,7 @@ type outFrame struct {
 	Active       bool   `json:"active,omitempty"`
 	At           string `json:"at,omitempty"`
 	Position     int32  `json:"position,omitempty"`
+	Wait         int32  `json:"wait,omitempty"` // estimated seconds
 	Closed       bool   `json:"closed,omitempty"`
 }
 
@@ -234,9 +235,6 @@ func (w *webchat) serveCustomer(ctx context.Context, conn *websocket.Conn) error
 				return err
 			}
 			cust = w.customer(key)
-			if old := cust.attach(conn); old != nil {
-				old.Close(websocket.StatusPolicyViolation, "the chat continued in another window")
-			}
 		case "message":
 			if !limit.Allow() {
 				// Refused, not stored: the widget shows why and the customer can send it again.
@@ -307,12 +305,20 @@ func (w *webchat) start(ctx context.Context, conn *websocket.Conn, f inFrame) (s
 	for _, a := range f.Prechat {
 		started.Prechat = append(started.Prechat, &pb.PrechatAnswer{Question: truncate(a.Question, 200), Answer: truncate(a.Answer, 2000)})
 	}
+	// The connection takes the conversation's frames before the hub hears of it, so nothing the
+	// hub answers at once (a place in line) goes to nobody.
+	cust := w.customer(key)
+	if old := cust.attach(conn); old != nil {
+		old.Close(websocket.StatusPolicyViolation, "the chat continued in another window")
+	}
 	err := w.host.Emit(ctx, sdk.NewConversationStarted("start:"+key, key, started))
 	if reason, ok := sdk.IsRejected(err); ok {
+		cust.detach(conn)
 		w.write(ctx, conn, outFrame{Type: "error", Reason: reason})
 		return "", badFrame("refused", "%s", reason)
 	}
 	if err != nil {
+		cust.detach(conn)
 		return "", err
 	}
 	w.write(ctx, conn, outFrame{Type: "started", Conversation: key, Name: w.cfg.Title, Text: w.cfg.Greeting})
@@ -426,7 +432,11 @@ func render(ev *sdk.Event) (*outFrame, delivery) {
 		return &outFrame{Type: "transferred", ID: ev.Id, Reason: p.ConversationTransferred.Reason, At: at}, acknowledged
 	case *pb.Event_QueueStatus:
 		q := p.QueueStatus
-		return &outFrame{Type: "queue", ID: ev.Id, Position: q.Position, Closed: q.Closed, Reason: q.Reason}, whenOnline
+		f := &outFrame{Type: "queue", ID: ev.Id, Position: q.Position, Wait: q.EstimatedWaitSeconds, Closed: q.Closed, Reason: q.Reason}
+		if q.Closed {
+			return f, whenOnline
+		}
+		return f, bestEffort // places in line change; the next one is as good
 	}
 	return nil, bestEffort
 }
