@@ -88,7 +88,8 @@ function drawState(v) {
 async function refresh() {
   const snap = await api("GET", "/snapshot");
   me = snap.user;
-  $("who").textContent = me.display_name;
+  const reasons = { missed_offers_limit: "put On Break after missed offers" };
+  $("who").textContent = me.display_name + (me.state_reason ? " · " + (reasons[me.state_reason] || me.state_reason) : "");
   $("state").value = me.state;
   drawOffers(snap.offers);
   const seen = new Set();
