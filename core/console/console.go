@@ -107,6 +107,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/conversations/{id}/end", s.authed(s.end))
 	mux.Handle("POST /api/v1/conversations/{id}/wrapup", s.authed(s.wrapUp))
 	mux.Handle("POST /api/v1/conversations/{id}/transfer", s.authed(s.transfer))
+	mux.Handle("PUT /api/v1/admin/queues/{id}", s.authed(s.queueSettings))
+	mux.Handle("PUT /api/v1/admin/agents/{username}", s.authed(s.agentSettings))
 	mux.Handle("GET /api/v1/ws", s.authed(s.websocket))
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
@@ -369,6 +371,23 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, c caller) {
 	default:
 		s.answer(w, nil, s.opts.Hub.TransferToAgent(r.Context(), c.tenant, c.userID, id, req.Agent))
 	}
+}
+
+func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request, c caller) {
+	var req hub.QueueSettings
+	if !decode(w, r, &req) {
+		return
+	}
+	s.answer(w, nil, s.opts.Hub.SetQueueSettings(r.Context(), c.tenant, c.userID, r.PathValue("id"), req))
+}
+
+func (s *Server) agentSettings(w http.ResponseWriter, r *http.Request, c caller) {
+	var req hub.AgentSettings
+	if !decode(w, r, &req) {
+		return
+	}
+	u, err := s.opts.Hub.SetAgentSettings(r.Context(), c.tenant, c.userID, r.PathValue("username"), req)
+	s.answer(w, u, err)
 }
 
 // websocket streams the user's pushes: first a "hello" with the snapshot, then every push. A

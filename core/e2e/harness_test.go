@@ -71,6 +71,7 @@ tenants:
       - {username: alice, display_name: Alice Archer, group: support, queues: [support], max_chats: 6, password: ` + password + `}
       - {username: bob, display_name: Bob Baker, group: support, queues: [support], max_chats: 2, password: ` + password + `}
       - {username: sam, display_name: Sam Super, role: supervisor, group: support, queues: [support, sales], password: ` + password + `}
+      - {username: ada, display_name: Ada Admin, role: admin, password: ` + password + `}
 %[6]s
   - id: globex
     name: Globex

@@ -46,8 +46,9 @@ type Hub struct {
 	plugins Plugins
 	kick    chan struct{}
 
-	mu     sync.Mutex // guards router
+	mu     sync.Mutex // guards router and queues
 	router *routing.Router
+	queues map[routing.Key]*config.Queue // current settings of every queue
 
 	carryMu sync.Mutex                  // serializes carrying out decisions; guards the maps below
 	offers  map[routing.Key]offer       // pending offer by agent
@@ -72,11 +73,13 @@ func New(opts Options) (*Hub, error) {
 		now = time.Now
 	}
 	router := routing.NewRouter()
+	queues := map[routing.Key]*config.Queue{}
 	for _, t := range opts.Config.Tenants {
 		for _, q := range t.Queues {
 			if _, err := router.SetQueue(queueConfig(t.ID, q), now()); err != nil {
 				return nil, fmt.Errorf("tenants.%s.queues.%s: %w", t.ID, q.ID, err)
 			}
+			queues[routing.Key{Tenant: t.ID, ID: q.ID}] = &q
 		}
 	}
 	return &Hub{
@@ -88,6 +91,7 @@ func New(opts Options) (*Hub, error) {
 		bus:       newBus(),
 		kick:      make(chan struct{}, 1),
 		router:    router,
+		queues:    queues,
 		offers:    map[routing.Key]offer{},
 		parked:    map[routing.Key]routing.Key{},
 		positions: map[routing.Key]int{},
