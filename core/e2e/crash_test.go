@@ -150,3 +150,26 @@ func TestCoreKillLosesNothing(t *testing.T) {
 		t.Fatalf("the plugin %d of the killed hub still runs", old.PID)
 	}
 }
+
+// A conversation waiting when the hub crashed keeps its place and is offered after the restart.
+func TestWaitingConversationSurvivesARestart(t *testing.T) {
+	h := startHub(t, hubOptions{})
+	alice := login(t, h.url, "acme", "alice") // signed in, not yet Available
+	c := newCustomer(t, h.url, "Zoe", "")
+	go c.run(ctxTimeout(t, 60*time.Second))
+	c.waitStarted(t)
+	c.say(ctxTimeout(t, 10*time.Second), "still there?")
+	if !poll(10*time.Second, func() bool { acked, _, _ := c.snapshot(); return len(acked) == 1 }) {
+		t.Fatal("the message was not acknowledged")
+	}
+	h.kill()
+	h.start()
+	// The session survives the restart: the same console carries on.
+	alice.listen()
+	alice.setState("available")
+	conv := alice.waitOffer(ctxTimeout(t, 15*time.Second))
+	alice.must("POST", "/api/v1/conversations/"+conv+"/accept", nil, nil)
+	if msgs, _ := alice.messages(conv, 0); len(msgs) != 1 || msgs[0].Text != "still there?" {
+		t.Fatalf("after the restart the conversation holds %+v", msgs)
+	}
+}
