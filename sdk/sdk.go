@@ -136,6 +136,9 @@ type Host interface {
 	// (a *RejectedError), or ctx ended. Emit resends on its own while the hub is unreachable, so an
 	// event either reaches the hub once (the hub drops duplicates by ev.Id) or Emit returns an error.
 	Emit(ctx context.Context, ev *Event) error
+	// HasCapacity asks whether an agent could take a chat of the queue now (empty: the default
+	// queue), e.g. to offer a chat proactively or to offer to leave a message instead.
+	HasCapacity(ctx context.Context, queue string) (bool, error)
 	// Count reports a counter increment (e.g. "frames_rejected", "oversized"), exposed by the hub as
 	// switchboard_plugin_rejections_total. Keep reasons to a small fixed set.
 	Count(name, reason string)

@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -37,6 +38,8 @@ type server struct {
 	workers    map[string]*worker
 	inflight   map[string]bool
 	delivered  *idRing
+	queries    map[uint64]chan *pb.CapacityAnswer
+	queryID    uint64
 }
 
 func newServer(p Plugin, kind Kind, log *slog.Logger) *server {
@@ -52,6 +55,7 @@ func newServer(p Plugin, kind Kind, log *slog.Logger) *server {
 		workers:   map[string]*worker{},
 		inflight:  map[string]bool{},
 		delivered: newIDRing(recentDelivered),
+		queries:   map[uint64]chan *pb.CapacityAnswer{},
 	}
 }
 
@@ -89,6 +93,8 @@ func (s *server) Connect(stream pb.Plugin_ConnectServer) error {
 			s.settleEmit(f.Ack)
 		case *pb.HostFrame_Event:
 			s.dispatch(conn, f.Event)
+		case *pb.HostFrame_CapacityAnswer:
+			s.answer(f.CapacityAnswer)
 		case *pb.HostFrame_Ping:
 			if _, checks := s.impl.(HealthChecker); checks {
 				go s.pong(conn, f.Ping.Nonce)
@@ -203,6 +209,47 @@ func (s *server) settleEmit(ack *pb.Ack) {
 	if p != nil {
 		p.ack = ack
 		close(p.done)
+	}
+}
+
+// HasCapacity implements Host.
+func (s *server) HasCapacity(ctx context.Context, queue string) (bool, error) {
+	conn := s.current()
+	if conn == nil {
+		return false, errors.New("sdk: the hub is not connected")
+	}
+	s.mu.Lock()
+	s.queryID++
+	id := s.queryID
+	ch := make(chan *pb.CapacityAnswer, 1)
+	s.queries[id] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.queries, id)
+		s.mu.Unlock()
+	}()
+	err := conn.send(&pb.PluginFrame{Frame: &pb.PluginFrame_CapacityQuery{CapacityQuery: &pb.CapacityQuery{RequestId: id, Queue: queue}}})
+	if err != nil {
+		return false, fmt.Errorf("sdk: ask the hub: %w", err)
+	}
+	select {
+	case a := <-ch:
+		if a.Error != "" {
+			return false, errors.New(a.Error)
+		}
+		return a.HasCapacity, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+func (s *server) answer(a *pb.CapacityAnswer) {
+	s.mu.Lock()
+	ch := s.queries[a.RequestId]
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- a
 	}
 }
 

@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -169,5 +173,33 @@ func TestCustomersHearTheirPlaceInLine(t *testing.T) {
 	first.write(ctx, conn, map[string]any{"type": "end"})
 	if !poll(15*time.Second, func() bool { return place(second, 1) }) {
 		t.Fatal("the second customer was not told they moved up")
+	}
+}
+
+// A page can ask the web chat whether an agent could take a chat now (for proactive offers).
+func TestAvailabilityForProactiveOffers(t *testing.T) {
+	h := startHub(t, hubOptions{})
+	available := func(query string) (int, map[string]any) {
+		res, err := http.Get(h.url + "/c/webchat/availability" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body
+	}
+	if code, body := available(""); code != 200 || body["available"] != false {
+		t.Fatalf("with nobody signed in: %d %v", code, body)
+	}
+	availableAgent(t, h, "acme", "alice")
+	if code, body := available(""); code != 200 || body["available"] != true {
+		t.Fatalf("with alice available: %d %v", code, body)
+	}
+	if code, body := available("?queue=sales"); code != 200 || body["available"] != false {
+		t.Fatalf("sales has nobody available: %d %v", code, body)
+	}
+	if code, body := available("?queue=nowhere"); code != 400 || !strings.Contains(fmt.Sprint(body["error"]), "unknown queue") {
+		t.Fatalf("an unknown queue: %d %v", code, body)
 	}
 }

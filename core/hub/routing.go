@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/config"
+	"github.com/switchboardhq/switchboard/core/pluginhost"
 	"github.com/switchboardhq/switchboard/core/routing"
 	"github.com/switchboardhq/switchboard/core/store"
 	"github.com/switchboardhq/switchboard/sdk"
@@ -439,4 +440,21 @@ func (h *Hub) kickRouting() {
 	case h.kick <- struct{}{}:
 	default:
 	}
+}
+
+// HasCapacity implements pluginhost.Handler: could an agent take a chat of the queue now?
+func (h *Hub) HasCapacity(src pluginhost.Source, queue string) (bool, error) {
+	t := h.cfg.Tenant(src.Tenant)
+	if t == nil {
+		return false, fmt.Errorf("unknown tenant %q", src.Tenant)
+	}
+	q := t.DefaultQueue()
+	if queue != "" {
+		if q = t.Queue(queue); q == nil {
+			return false, fmt.Errorf("unknown queue %q", queue)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.router.HasCapacity(routing.Key{Tenant: src.Tenant, ID: q.ID}, h.now()), nil
 }

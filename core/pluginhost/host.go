@@ -45,6 +45,9 @@ type Handler interface {
 	Ephemeral(src Source, ev *pb.Event) bool
 	// Settled reports what a plugin did with an outbound event that was not simply delivered.
 	Settled(src Source, eventID string, status pb.AckStatus, reason string)
+	// HasCapacity answers a plugin asking whether an agent could take a chat of the queue now
+	// (empty: the tenant's default queue).
+	HasCapacity(src Source, queue string) (bool, error)
 }
 
 // Options configure a Host.

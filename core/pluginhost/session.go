@@ -112,6 +112,15 @@ func (s *session) receive(ctx context.Context) {
 			s.pong(f.Pong)
 		case *pb.PluginFrame_Stat:
 			s.stat(f.Stat)
+		case *pb.PluginFrame_CapacityQuery:
+			q := f.CapacityQuery
+			answer := &pb.CapacityAnswer{RequestId: q.RequestId}
+			ok, err := s.in.host.opts.Handler.HasCapacity(s.src, q.Queue)
+			if err != nil {
+				answer.Error = err.Error()
+			}
+			answer.HasCapacity = ok
+			_ = s.send(&pb.HostFrame{Frame: &pb.HostFrame_CapacityAnswer{CapacityAnswer: answer}})
 		}
 	}
 }

@@ -467,6 +467,32 @@ func (w *webchat) serveConfig(rw http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(rw).Encode(map[string]string{"title": w.cfg.Title, "greeting": w.cfg.Greeting})
 }
 
+// serveAvailability tells a page whether an agent could take a chat now (?queue= names the
+// queue; default the instance's), so it can offer a chat, or a message form instead.
+func (w *webchat) serveAvailability(rw http.ResponseWriter, r *http.Request) {
+	select {
+	case <-w.ready:
+	default:
+		http.Error(rw, "the chat service is starting; try again", http.StatusServiceUnavailable)
+		return
+	}
+	queue := r.URL.Query().Get("queue")
+	if queue == "" {
+		queue = w.cfg.DefaultQueue
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	ok, err := w.host.HasCapacity(ctx, queue)
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		rw.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(rw).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	json.NewEncoder(rw).Encode(map[string]bool{"available": ok})
+}
+
 func randomID() string {
 	b := make([]byte, 16)
 	rand.Read(b)

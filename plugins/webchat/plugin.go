@@ -156,6 +156,7 @@ func (w *webchat) routes() http.Handler {
 	mux.HandleFunc("GET /demo", w.serveStatic("static/demo.html", "text/html; charset=utf-8"))
 	mux.HandleFunc("GET /ws", w.serveWS)
 	mux.HandleFunc("GET /config.json", w.serveConfig)
+	mux.HandleFunc("GET /availability", w.serveAvailability)
 	return mux
 }
 

@@ -626,6 +626,7 @@ type HostFrame struct {
 	//	*HostFrame_Event
 	//	*HostFrame_Ack
 	//	*HostFrame_Ping
+	//	*HostFrame_CapacityAnswer
 	Frame         isHostFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -695,6 +696,15 @@ func (x *HostFrame) GetPing() *Ping {
 	return nil
 }
 
+func (x *HostFrame) GetCapacityAnswer() *CapacityAnswer {
+	if x != nil {
+		if x, ok := x.Frame.(*HostFrame_CapacityAnswer); ok {
+			return x.CapacityAnswer
+		}
+	}
+	return nil
+}
+
 type isHostFrame_Frame interface {
 	isHostFrame_Frame()
 }
@@ -714,11 +724,18 @@ type HostFrame_Ping struct {
 	Ping *Ping `protobuf:"bytes,3,opt,name=ping,proto3,oneof"`
 }
 
+type HostFrame_CapacityAnswer struct {
+	// The answer to a CapacityQuery.
+	CapacityAnswer *CapacityAnswer `protobuf:"bytes,4,opt,name=capacity_answer,json=capacityAnswer,proto3,oneof"`
+}
+
 func (*HostFrame_Event) isHostFrame_Frame() {}
 
 func (*HostFrame_Ack) isHostFrame_Frame() {}
 
 func (*HostFrame_Ping) isHostFrame_Frame() {}
+
+func (*HostFrame_CapacityAnswer) isHostFrame_Frame() {}
 
 type PluginFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -728,6 +745,7 @@ type PluginFrame struct {
 	//	*PluginFrame_Ack
 	//	*PluginFrame_Pong
 	//	*PluginFrame_Stat
+	//	*PluginFrame_CapacityQuery
 	Frame         isPluginFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -806,6 +824,15 @@ func (x *PluginFrame) GetStat() *Stat {
 	return nil
 }
 
+func (x *PluginFrame) GetCapacityQuery() *CapacityQuery {
+	if x != nil {
+		if x, ok := x.Frame.(*PluginFrame_CapacityQuery); ok {
+			return x.CapacityQuery
+		}
+	}
+	return nil
+}
+
 type isPluginFrame_Frame interface {
 	isPluginFrame_Frame()
 }
@@ -829,6 +856,11 @@ type PluginFrame_Stat struct {
 	Stat *Stat `protobuf:"bytes,4,opt,name=stat,proto3,oneof"`
 }
 
+type PluginFrame_CapacityQuery struct {
+	// Could an agent take a chat of this queue now? (For proactive chat offers.)
+	CapacityQuery *CapacityQuery `protobuf:"bytes,5,opt,name=capacity_query,json=capacityQuery,proto3,oneof"`
+}
+
 func (*PluginFrame_Event) isPluginFrame_Frame() {}
 
 func (*PluginFrame_Ack) isPluginFrame_Frame() {}
@@ -836,6 +868,122 @@ func (*PluginFrame_Ack) isPluginFrame_Frame() {}
 func (*PluginFrame_Pong) isPluginFrame_Frame() {}
 
 func (*PluginFrame_Stat) isPluginFrame_Frame() {}
+
+func (*PluginFrame_CapacityQuery) isPluginFrame_Frame() {}
+
+type CapacityQuery struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Queue id; empty for the instance's tenant's default queue.
+	Queue         string `protobuf:"bytes,2,opt,name=queue,proto3" json:"queue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacityQuery) Reset() {
+	*x = CapacityQuery{}
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityQuery) ProtoMessage() {}
+
+func (x *CapacityQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityQuery.ProtoReflect.Descriptor instead.
+func (*CapacityQuery) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CapacityQuery) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *CapacityQuery) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+type CapacityAnswer struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RequestId   uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	HasCapacity bool                   `protobuf:"varint,2,opt,name=has_capacity,json=hasCapacity,proto3" json:"has_capacity,omitempty"`
+	// Set when the queue is unknown.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapacityAnswer) Reset() {
+	*x = CapacityAnswer{}
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapacityAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapacityAnswer) ProtoMessage() {}
+
+func (x *CapacityAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapacityAnswer.ProtoReflect.Descriptor instead.
+func (*CapacityAnswer) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CapacityAnswer) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *CapacityAnswer) GetHasCapacity() bool {
+	if x != nil {
+		return x.HasCapacity
+	}
+	return false
+}
+
+func (x *CapacityAnswer) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
 
 type Ack struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -849,7 +997,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[7]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +1009,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[7]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +1022,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Ack) GetEventId() string {
@@ -907,7 +1055,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[8]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1067,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[8]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1080,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Ping) GetNonce() uint64 {
@@ -953,7 +1101,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[9]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1113,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[9]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1126,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Pong) GetNonce() uint64 {
@@ -1008,7 +1156,7 @@ type Stat struct {
 
 func (x *Stat) Reset() {
 	*x = Stat{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[10]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1168,7 @@ func (x *Stat) String() string {
 func (*Stat) ProtoMessage() {}
 
 func (x *Stat) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[10]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1181,7 @@ func (x *Stat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stat.ProtoReflect.Descriptor instead.
 func (*Stat) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Stat) GetName() string {
@@ -1086,7 +1234,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[11]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1246,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[11]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1259,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Event) GetId() string {
@@ -1293,7 +1441,7 @@ type Participant struct {
 
 func (x *Participant) Reset() {
 	*x = Participant{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[12]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1453,7 @@ func (x *Participant) String() string {
 func (*Participant) ProtoMessage() {}
 
 func (x *Participant) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[12]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1466,7 @@ func (x *Participant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Participant.ProtoReflect.Descriptor instead.
 func (*Participant) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Participant) GetKind() ParticipantKind {
@@ -1361,7 +1509,7 @@ type Customer struct {
 
 func (x *Customer) Reset() {
 	*x = Customer{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[13]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1521,7 @@ func (x *Customer) String() string {
 func (*Customer) ProtoMessage() {}
 
 func (x *Customer) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[13]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1534,7 @@ func (x *Customer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Customer.ProtoReflect.Descriptor instead.
 func (*Customer) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Customer) GetAddress() string {
@@ -1455,7 +1603,7 @@ type PrechatAnswer struct {
 
 func (x *PrechatAnswer) Reset() {
 	*x = PrechatAnswer{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[14]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1615,7 @@ func (x *PrechatAnswer) String() string {
 func (*PrechatAnswer) ProtoMessage() {}
 
 func (x *PrechatAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[14]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1628,7 @@ func (x *PrechatAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrechatAnswer.ProtoReflect.Descriptor instead.
 func (*PrechatAnswer) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PrechatAnswer) GetQuestion() string {
@@ -1515,7 +1663,7 @@ type ConversationStarted struct {
 
 func (x *ConversationStarted) Reset() {
 	*x = ConversationStarted{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[15]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1527,7 +1675,7 @@ func (x *ConversationStarted) String() string {
 func (*ConversationStarted) ProtoMessage() {}
 
 func (x *ConversationStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[15]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1540,7 +1688,7 @@ func (x *ConversationStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationStarted.ProtoReflect.Descriptor instead.
 func (*ConversationStarted) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConversationStarted) GetCustomer() *Customer {
@@ -1597,7 +1745,7 @@ type Content struct {
 
 func (x *Content) Reset() {
 	*x = Content{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[16]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1757,7 @@ func (x *Content) String() string {
 func (*Content) ProtoMessage() {}
 
 func (x *Content) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[16]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1770,7 @@ func (x *Content) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Content.ProtoReflect.Descriptor instead.
 func (*Content) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Content) GetText() string {
@@ -1660,7 +1808,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[17]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1820,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[17]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1833,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Attachment) GetName() string {
@@ -1735,7 +1883,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[18]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1895,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[18]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1908,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Message) GetFrom() *Participant {
@@ -1787,7 +1935,7 @@ type Typing struct {
 
 func (x *Typing) Reset() {
 	*x = Typing{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[19]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +1947,7 @@ func (x *Typing) String() string {
 func (*Typing) ProtoMessage() {}
 
 func (x *Typing) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[19]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +1960,7 @@ func (x *Typing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Typing.ProtoReflect.Descriptor instead.
 func (*Typing) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Typing) GetFrom() *Participant {
@@ -1840,7 +1988,7 @@ type ConversationEnded struct {
 
 func (x *ConversationEnded) Reset() {
 	*x = ConversationEnded{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[20]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2000,7 @@ func (x *ConversationEnded) String() string {
 func (*ConversationEnded) ProtoMessage() {}
 
 func (x *ConversationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[20]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2013,7 @@ func (x *ConversationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationEnded.ProtoReflect.Descriptor instead.
 func (*ConversationEnded) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ConversationEnded) GetBy() *Participant {
@@ -1894,7 +2042,7 @@ type DeliveryReceipt struct {
 
 func (x *DeliveryReceipt) Reset() {
 	*x = DeliveryReceipt{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[21]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2054,7 @@ func (x *DeliveryReceipt) String() string {
 func (*DeliveryReceipt) ProtoMessage() {}
 
 func (x *DeliveryReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[21]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2067,7 @@ func (x *DeliveryReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryReceipt.ProtoReflect.Descriptor instead.
 func (*DeliveryReceipt) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeliveryReceipt) GetMessageEventId() string {
@@ -1956,7 +2104,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[22]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2116,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[22]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2129,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Presence) GetSubject() *Participant {
@@ -2015,7 +2163,7 @@ type ConversationAssigned struct {
 
 func (x *ConversationAssigned) Reset() {
 	*x = ConversationAssigned{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[23]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2175,7 @@ func (x *ConversationAssigned) String() string {
 func (*ConversationAssigned) ProtoMessage() {}
 
 func (x *ConversationAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[23]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2188,7 @@ func (x *ConversationAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationAssigned.ProtoReflect.Descriptor instead.
 func (*ConversationAssigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ConversationAssigned) GetAgent() *Participant {
@@ -2062,7 +2210,7 @@ type ConversationTransferred struct {
 
 func (x *ConversationTransferred) Reset() {
 	*x = ConversationTransferred{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[24]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2222,7 @@ func (x *ConversationTransferred) String() string {
 func (*ConversationTransferred) ProtoMessage() {}
 
 func (x *ConversationTransferred) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[24]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2235,7 @@ func (x *ConversationTransferred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationTransferred.ProtoReflect.Descriptor instead.
 func (*ConversationTransferred) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ConversationTransferred) GetToQueue() string {
@@ -2125,7 +2273,7 @@ type QueueStatus struct {
 
 func (x *QueueStatus) Reset() {
 	*x = QueueStatus{}
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[25]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2285,7 @@ func (x *QueueStatus) String() string {
 func (*QueueStatus) ProtoMessage() {}
 
 func (x *QueueStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_plugin_proto_msgTypes[25]
+	mi := &file_switchboard_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2298,7 @@ func (x *QueueStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueStatus.ProtoReflect.Descriptor instead.
 func (*QueueStatus) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_switchboard_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *QueueStatus) GetPosition() int32 {
@@ -2208,18 +2356,29 @@ const file_switchboard_v1_plugin_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"j\n" +
 	"\x11ConfigureResponse\x122\n" +
 	"\x06errors\x18\x01 \x03(\v2\x1a.switchboard.v1.FieldErrorR\x06errors\x12!\n" +
-	"\fhttp_address\x18\x02 \x01(\tR\vhttpAddress\"\x98\x01\n" +
+	"\fhttp_address\x18\x02 \x01(\tR\vhttpAddress\"\xe3\x01\n" +
 	"\tHostFrame\x12-\n" +
 	"\x05event\x18\x01 \x01(\v2\x15.switchboard.v1.EventH\x00R\x05event\x12'\n" +
 	"\x03ack\x18\x02 \x01(\v2\x13.switchboard.v1.AckH\x00R\x03ack\x12*\n" +
-	"\x04ping\x18\x03 \x01(\v2\x14.switchboard.v1.PingH\x00R\x04pingB\a\n" +
-	"\x05frame\"\xc6\x01\n" +
+	"\x04ping\x18\x03 \x01(\v2\x14.switchboard.v1.PingH\x00R\x04ping\x12I\n" +
+	"\x0fcapacity_answer\x18\x04 \x01(\v2\x1e.switchboard.v1.CapacityAnswerH\x00R\x0ecapacityAnswerB\a\n" +
+	"\x05frame\"\x8e\x02\n" +
 	"\vPluginFrame\x12-\n" +
 	"\x05event\x18\x01 \x01(\v2\x15.switchboard.v1.EventH\x00R\x05event\x12'\n" +
 	"\x03ack\x18\x02 \x01(\v2\x13.switchboard.v1.AckH\x00R\x03ack\x12*\n" +
 	"\x04pong\x18\x03 \x01(\v2\x14.switchboard.v1.PongH\x00R\x04pong\x12*\n" +
-	"\x04stat\x18\x04 \x01(\v2\x14.switchboard.v1.StatH\x00R\x04statB\a\n" +
-	"\x05frame\"k\n" +
+	"\x04stat\x18\x04 \x01(\v2\x14.switchboard.v1.StatH\x00R\x04stat\x12F\n" +
+	"\x0ecapacity_query\x18\x05 \x01(\v2\x1d.switchboard.v1.CapacityQueryH\x00R\rcapacityQueryB\a\n" +
+	"\x05frame\"D\n" +
+	"\rCapacityQuery\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x14\n" +
+	"\x05queue\x18\x02 \x01(\tR\x05queue\"h\n" +
+	"\x0eCapacityAnswer\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12!\n" +
+	"\fhas_capacity\x18\x02 \x01(\bR\vhasCapacity\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"k\n" +
 	"\x03Ack\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x121\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x19.switchboard.v1.AckStatusR\x06status\x12\x16\n" +
@@ -2357,7 +2516,7 @@ func file_switchboard_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_switchboard_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_switchboard_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_switchboard_v1_plugin_proto_goTypes = []any{
 	(PluginKind)(0),                 // 0: switchboard.v1.PluginKind
 	(AckStatus)(0),                  // 1: switchboard.v1.AckStatus
@@ -2371,73 +2530,77 @@ var file_switchboard_v1_plugin_proto_goTypes = []any{
 	(*ConfigureResponse)(nil),       // 9: switchboard.v1.ConfigureResponse
 	(*HostFrame)(nil),               // 10: switchboard.v1.HostFrame
 	(*PluginFrame)(nil),             // 11: switchboard.v1.PluginFrame
-	(*Ack)(nil),                     // 12: switchboard.v1.Ack
-	(*Ping)(nil),                    // 13: switchboard.v1.Ping
-	(*Pong)(nil),                    // 14: switchboard.v1.Pong
-	(*Stat)(nil),                    // 15: switchboard.v1.Stat
-	(*Event)(nil),                   // 16: switchboard.v1.Event
-	(*Participant)(nil),             // 17: switchboard.v1.Participant
-	(*Customer)(nil),                // 18: switchboard.v1.Customer
-	(*PrechatAnswer)(nil),           // 19: switchboard.v1.PrechatAnswer
-	(*ConversationStarted)(nil),     // 20: switchboard.v1.ConversationStarted
-	(*Content)(nil),                 // 21: switchboard.v1.Content
-	(*Attachment)(nil),              // 22: switchboard.v1.Attachment
-	(*Message)(nil),                 // 23: switchboard.v1.Message
-	(*Typing)(nil),                  // 24: switchboard.v1.Typing
-	(*ConversationEnded)(nil),       // 25: switchboard.v1.ConversationEnded
-	(*DeliveryReceipt)(nil),         // 26: switchboard.v1.DeliveryReceipt
-	(*Presence)(nil),                // 27: switchboard.v1.Presence
-	(*ConversationAssigned)(nil),    // 28: switchboard.v1.ConversationAssigned
-	(*ConversationTransferred)(nil), // 29: switchboard.v1.ConversationTransferred
-	(*QueueStatus)(nil),             // 30: switchboard.v1.QueueStatus
-	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
+	(*CapacityQuery)(nil),           // 12: switchboard.v1.CapacityQuery
+	(*CapacityAnswer)(nil),          // 13: switchboard.v1.CapacityAnswer
+	(*Ack)(nil),                     // 14: switchboard.v1.Ack
+	(*Ping)(nil),                    // 15: switchboard.v1.Ping
+	(*Pong)(nil),                    // 16: switchboard.v1.Pong
+	(*Stat)(nil),                    // 17: switchboard.v1.Stat
+	(*Event)(nil),                   // 18: switchboard.v1.Event
+	(*Participant)(nil),             // 19: switchboard.v1.Participant
+	(*Customer)(nil),                // 20: switchboard.v1.Customer
+	(*PrechatAnswer)(nil),           // 21: switchboard.v1.PrechatAnswer
+	(*ConversationStarted)(nil),     // 22: switchboard.v1.ConversationStarted
+	(*Content)(nil),                 // 23: switchboard.v1.Content
+	(*Attachment)(nil),              // 24: switchboard.v1.Attachment
+	(*Message)(nil),                 // 25: switchboard.v1.Message
+	(*Typing)(nil),                  // 26: switchboard.v1.Typing
+	(*ConversationEnded)(nil),       // 27: switchboard.v1.ConversationEnded
+	(*DeliveryReceipt)(nil),         // 28: switchboard.v1.DeliveryReceipt
+	(*Presence)(nil),                // 29: switchboard.v1.Presence
+	(*ConversationAssigned)(nil),    // 30: switchboard.v1.ConversationAssigned
+	(*ConversationTransferred)(nil), // 31: switchboard.v1.ConversationTransferred
+	(*QueueStatus)(nil),             // 32: switchboard.v1.QueueStatus
+	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
 }
 var file_switchboard_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.DescribeResponse.kind:type_name -> switchboard.v1.PluginKind
 	8,  // 1: switchboard.v1.ConfigureResponse.errors:type_name -> switchboard.v1.FieldError
-	16, // 2: switchboard.v1.HostFrame.event:type_name -> switchboard.v1.Event
-	12, // 3: switchboard.v1.HostFrame.ack:type_name -> switchboard.v1.Ack
-	13, // 4: switchboard.v1.HostFrame.ping:type_name -> switchboard.v1.Ping
-	16, // 5: switchboard.v1.PluginFrame.event:type_name -> switchboard.v1.Event
-	12, // 6: switchboard.v1.PluginFrame.ack:type_name -> switchboard.v1.Ack
-	14, // 7: switchboard.v1.PluginFrame.pong:type_name -> switchboard.v1.Pong
-	15, // 8: switchboard.v1.PluginFrame.stat:type_name -> switchboard.v1.Stat
-	1,  // 9: switchboard.v1.Ack.status:type_name -> switchboard.v1.AckStatus
-	31, // 10: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	20, // 11: switchboard.v1.Event.conversation_started:type_name -> switchboard.v1.ConversationStarted
-	23, // 12: switchboard.v1.Event.message:type_name -> switchboard.v1.Message
-	24, // 13: switchboard.v1.Event.typing:type_name -> switchboard.v1.Typing
-	25, // 14: switchboard.v1.Event.conversation_ended:type_name -> switchboard.v1.ConversationEnded
-	26, // 15: switchboard.v1.Event.delivery_receipt:type_name -> switchboard.v1.DeliveryReceipt
-	27, // 16: switchboard.v1.Event.presence:type_name -> switchboard.v1.Presence
-	28, // 17: switchboard.v1.Event.conversation_assigned:type_name -> switchboard.v1.ConversationAssigned
-	29, // 18: switchboard.v1.Event.conversation_transferred:type_name -> switchboard.v1.ConversationTransferred
-	30, // 19: switchboard.v1.Event.queue_status:type_name -> switchboard.v1.QueueStatus
-	2,  // 20: switchboard.v1.Participant.kind:type_name -> switchboard.v1.ParticipantKind
-	18, // 21: switchboard.v1.ConversationStarted.customer:type_name -> switchboard.v1.Customer
-	19, // 22: switchboard.v1.ConversationStarted.prechat:type_name -> switchboard.v1.PrechatAnswer
-	17, // 23: switchboard.v1.ConversationStarted.initiator:type_name -> switchboard.v1.Participant
-	22, // 24: switchboard.v1.Content.attachments:type_name -> switchboard.v1.Attachment
-	17, // 25: switchboard.v1.Message.from:type_name -> switchboard.v1.Participant
-	21, // 26: switchboard.v1.Message.content:type_name -> switchboard.v1.Content
-	17, // 27: switchboard.v1.Typing.from:type_name -> switchboard.v1.Participant
-	17, // 28: switchboard.v1.ConversationEnded.by:type_name -> switchboard.v1.Participant
-	3,  // 29: switchboard.v1.DeliveryReceipt.status:type_name -> switchboard.v1.DeliveryStatus
-	17, // 30: switchboard.v1.Presence.subject:type_name -> switchboard.v1.Participant
-	4,  // 31: switchboard.v1.Presence.state:type_name -> switchboard.v1.PresenceState
-	17, // 32: switchboard.v1.ConversationAssigned.agent:type_name -> switchboard.v1.Participant
-	17, // 33: switchboard.v1.ConversationTransferred.to_agent:type_name -> switchboard.v1.Participant
-	5,  // 34: switchboard.v1.Plugin.Describe:input_type -> switchboard.v1.DescribeRequest
-	7,  // 35: switchboard.v1.Plugin.Configure:input_type -> switchboard.v1.ConfigureRequest
-	10, // 36: switchboard.v1.Plugin.Connect:input_type -> switchboard.v1.HostFrame
-	6,  // 37: switchboard.v1.Plugin.Describe:output_type -> switchboard.v1.DescribeResponse
-	9,  // 38: switchboard.v1.Plugin.Configure:output_type -> switchboard.v1.ConfigureResponse
-	11, // 39: switchboard.v1.Plugin.Connect:output_type -> switchboard.v1.PluginFrame
-	37, // [37:40] is the sub-list for method output_type
-	34, // [34:37] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	18, // 2: switchboard.v1.HostFrame.event:type_name -> switchboard.v1.Event
+	14, // 3: switchboard.v1.HostFrame.ack:type_name -> switchboard.v1.Ack
+	15, // 4: switchboard.v1.HostFrame.ping:type_name -> switchboard.v1.Ping
+	13, // 5: switchboard.v1.HostFrame.capacity_answer:type_name -> switchboard.v1.CapacityAnswer
+	18, // 6: switchboard.v1.PluginFrame.event:type_name -> switchboard.v1.Event
+	14, // 7: switchboard.v1.PluginFrame.ack:type_name -> switchboard.v1.Ack
+	16, // 8: switchboard.v1.PluginFrame.pong:type_name -> switchboard.v1.Pong
+	17, // 9: switchboard.v1.PluginFrame.stat:type_name -> switchboard.v1.Stat
+	12, // 10: switchboard.v1.PluginFrame.capacity_query:type_name -> switchboard.v1.CapacityQuery
+	1,  // 11: switchboard.v1.Ack.status:type_name -> switchboard.v1.AckStatus
+	33, // 12: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	22, // 13: switchboard.v1.Event.conversation_started:type_name -> switchboard.v1.ConversationStarted
+	25, // 14: switchboard.v1.Event.message:type_name -> switchboard.v1.Message
+	26, // 15: switchboard.v1.Event.typing:type_name -> switchboard.v1.Typing
+	27, // 16: switchboard.v1.Event.conversation_ended:type_name -> switchboard.v1.ConversationEnded
+	28, // 17: switchboard.v1.Event.delivery_receipt:type_name -> switchboard.v1.DeliveryReceipt
+	29, // 18: switchboard.v1.Event.presence:type_name -> switchboard.v1.Presence
+	30, // 19: switchboard.v1.Event.conversation_assigned:type_name -> switchboard.v1.ConversationAssigned
+	31, // 20: switchboard.v1.Event.conversation_transferred:type_name -> switchboard.v1.ConversationTransferred
+	32, // 21: switchboard.v1.Event.queue_status:type_name -> switchboard.v1.QueueStatus
+	2,  // 22: switchboard.v1.Participant.kind:type_name -> switchboard.v1.ParticipantKind
+	20, // 23: switchboard.v1.ConversationStarted.customer:type_name -> switchboard.v1.Customer
+	21, // 24: switchboard.v1.ConversationStarted.prechat:type_name -> switchboard.v1.PrechatAnswer
+	19, // 25: switchboard.v1.ConversationStarted.initiator:type_name -> switchboard.v1.Participant
+	24, // 26: switchboard.v1.Content.attachments:type_name -> switchboard.v1.Attachment
+	19, // 27: switchboard.v1.Message.from:type_name -> switchboard.v1.Participant
+	23, // 28: switchboard.v1.Message.content:type_name -> switchboard.v1.Content
+	19, // 29: switchboard.v1.Typing.from:type_name -> switchboard.v1.Participant
+	19, // 30: switchboard.v1.ConversationEnded.by:type_name -> switchboard.v1.Participant
+	3,  // 31: switchboard.v1.DeliveryReceipt.status:type_name -> switchboard.v1.DeliveryStatus
+	19, // 32: switchboard.v1.Presence.subject:type_name -> switchboard.v1.Participant
+	4,  // 33: switchboard.v1.Presence.state:type_name -> switchboard.v1.PresenceState
+	19, // 34: switchboard.v1.ConversationAssigned.agent:type_name -> switchboard.v1.Participant
+	19, // 35: switchboard.v1.ConversationTransferred.to_agent:type_name -> switchboard.v1.Participant
+	5,  // 36: switchboard.v1.Plugin.Describe:input_type -> switchboard.v1.DescribeRequest
+	7,  // 37: switchboard.v1.Plugin.Configure:input_type -> switchboard.v1.ConfigureRequest
+	10, // 38: switchboard.v1.Plugin.Connect:input_type -> switchboard.v1.HostFrame
+	6,  // 39: switchboard.v1.Plugin.Describe:output_type -> switchboard.v1.DescribeResponse
+	9,  // 40: switchboard.v1.Plugin.Configure:output_type -> switchboard.v1.ConfigureResponse
+	11, // 41: switchboard.v1.Plugin.Connect:output_type -> switchboard.v1.PluginFrame
+	39, // [39:42] is the sub-list for method output_type
+	36, // [36:39] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_plugin_proto_init() }
@@ -2449,14 +2612,16 @@ func file_switchboard_v1_plugin_proto_init() {
 		(*HostFrame_Event)(nil),
 		(*HostFrame_Ack)(nil),
 		(*HostFrame_Ping)(nil),
+		(*HostFrame_CapacityAnswer)(nil),
 	}
 	file_switchboard_v1_plugin_proto_msgTypes[6].OneofWrappers = []any{
 		(*PluginFrame_Event)(nil),
 		(*PluginFrame_Ack)(nil),
 		(*PluginFrame_Pong)(nil),
 		(*PluginFrame_Stat)(nil),
+		(*PluginFrame_CapacityQuery)(nil),
 	}
-	file_switchboard_v1_plugin_proto_msgTypes[11].OneofWrappers = []any{
+	file_switchboard_v1_plugin_proto_msgTypes[13].OneofWrappers = []any{
 		(*Event_ConversationStarted)(nil),
 		(*Event_Message)(nil),
 		(*Event_Typing)(nil),
@@ -2473,7 +2638,7 @@ func file_switchboard_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_plugin_proto_rawDesc), len(file_switchboard_v1_plugin_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
