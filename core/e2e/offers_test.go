@@ -109,6 +109,22 @@ func TestMissedOffersAndFirstResponseSLA(t *testing.T) {
 	if got := h.metric("switchboard_sla_breaches_total", `kind="first_response"`); got != 1 {
 		t.Fatalf("first-response breaches counted %v", got)
 	}
+	var view struct {
+		WaitingSince string `json:"waiting_since"`
+		PastSLA      bool   `json:"past_sla"`
+	}
+	bob.must("GET", "/api/v1/conversations/"+conv, nil, &view)
+	if view.WaitingSince == "" || !view.PastSLA {
+		t.Fatalf("the conversation does not show the customer waiting past the SLA: %+v", view)
+	}
+	if err := bob.send(ctxTimeout(t, 10*time.Second), conv, "b1", "Sorry for the wait!"); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitingSince, view.PastSLA = "", false
+	bob.must("GET", "/api/v1/conversations/"+conv, nil, &view)
+	if view.WaitingSince != "" || view.PastSLA {
+		t.Fatalf("after the reply the customer still shows as waiting: %+v", view)
+	}
 }
 
 // With nobody of its queue logged in, the customer is told so (and may leave a message); when an

@@ -62,7 +62,7 @@ func (h *Hub) Snapshot(ctx context.Context, tenant, userID string) (Snapshot, er
 		if err != nil {
 			return Snapshot{}, err
 		}
-		snap.Conversations = append(snap.Conversations, v)
+		snap.Conversations = append(snap.Conversations, h.withSLA(tenant, v))
 	}
 	h.carryMu.Lock()
 	o, offered := h.offers[routing.Key{Tenant: tenant, ID: userID}]
@@ -292,7 +292,8 @@ func (h *Hub) Conversation(ctx context.Context, tenant, userID, convID string) (
 	if err != nil {
 		return ConversationView{}, err
 	}
-	return h.view(ctx, c)
+	v, err := h.view(ctx, c)
+	return h.withSLA(tenant, v), err
 }
 
 // Messages returns a visible conversation's messages after afterSeq.

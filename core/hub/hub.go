@@ -243,6 +243,21 @@ func (h *Hub) view(ctx context.Context, c store.Conversation) (ConversationView,
 	return conversationView(c, cust), nil
 }
 
+// withSLA adds whether the customer waits for a reply, and since when. It takes h.mu, so it must
+// not run while decisions are carried out (h.carryMu is held then): only request paths call it.
+func (h *Hub) withSLA(tenant string, v ConversationView) ConversationView {
+	if v.State != string(store.ConvActive) {
+		return v
+	}
+	h.mu.Lock()
+	wait, ok := h.router.ResponseWait(routing.Key{Tenant: tenant, ID: v.ID})
+	h.mu.Unlock()
+	if ok && wait.Waiting {
+		v.WaitingSince, v.PastSLA = timePtr(wait.Since), wait.Breached
+	}
+	return v
+}
+
 func displayName(nickname, first, last, email string) string {
 	switch {
 	case nickname != "":

@@ -26,6 +26,10 @@ type ConversationView struct {
 	LastSeq        int64                 `json:"last_seq"`
 	Disposition    string                `json:"disposition,omitempty"`
 	Notes          string                `json:"notes,omitempty"`
+	// WaitingSince is set while the customer waits for the agent's reply (the console's blue
+	// icon); PastSLA once that wait passed the queue's target (red).
+	WaitingSince *time.Time `json:"waiting_since,omitempty"`
+	PastSLA      bool       `json:"past_sla,omitempty"`
 }
 
 // CustomerView is who the customer is, as far as the hub knows.
