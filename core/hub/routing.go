@@ -308,7 +308,7 @@ func (h *Hub) retryParked(ctx context.Context, tenant string) {
 		}
 	}
 	h.carryMu.Unlock()
-	slices.SortFunc(retry, func(a, b routing.Key) int { return compareKeys(a, b) })
+	slices.SortFunc(retry, routing.Key.Compare)
 	for _, conv := range retry {
 		c, err := h.st.Conversation(ctx, conv.Tenant, conv.ID)
 		if err != nil || c.State != store.ConvQueued {
@@ -322,22 +322,6 @@ func (h *Hub) retryParked(ctx context.Context, tenant string) {
 		h.carryMu.Unlock()
 		h.arrive(ctx, c)
 	}
-}
-
-func compareKeys(a, b routing.Key) int {
-	if a.Tenant != b.Tenant {
-		if a.Tenant < b.Tenant {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.ID < b.ID:
-		return -1
-	case a.ID > b.ID:
-		return 1
-	}
-	return 0
 }
 
 // arrive enters a stored conversation into routing.

@@ -350,18 +350,4 @@ func (r *Router) setState(a *agentRec, s State, now time.Time) {
 	r.reindex(a, true)
 }
 
-func keyCmp(a, b Key) int {
-	if a.Tenant != b.Tenant {
-		if a.Tenant < b.Tenant {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.ID < b.ID:
-		return -1
-	case a.ID > b.ID:
-		return 1
-	}
-	return 0
-}
+func keyCmp(a, b Key) int { return a.Compare(b) }
