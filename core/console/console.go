@@ -224,7 +224,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeServerError(w, s.opts.Logger, err)
 		return
 	}
-	view := hubUser(u)
+	view := hub.NewUserView(u)
 	if u.State == store.StateLoggedOut || u.State == "" {
 		if view, err = s.opts.Hub.SetState(ctx, u.TenantID, u.ID, store.StateWorkOffline, ""); err != nil {
 			writeServerError(w, s.opts.Logger, err)
@@ -237,11 +237,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	})
 	s.metrics.logins.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, sessionResponse{User: view, CSRFToken: csrf})
-}
-
-func hubUser(u store.User) hub.UserView {
-	return hub.UserView{ID: u.ID, Tenant: u.TenantID, Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role),
-		Group: u.GroupID, MaxChats: u.MaxChats, State: string(u.State), StateReason: u.StateReason}
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, c caller) {
@@ -265,7 +260,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, c caller) {
 		writeHubError(w, s.opts.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionResponse{User: hubUser(u), CSRFToken: c.csrf})
+	writeJSON(w, http.StatusOK, sessionResponse{User: hub.NewUserView(u), CSRFToken: c.csrf})
 }
 
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request, c caller) {

@@ -168,5 +168,5 @@ func (h *Hub) SetAgentSettings(ctx context.Context, tenant, adminID, username st
 		return UserView{}, err
 	}
 	h.log.Info("agent settings changed", "tenant", tenant, "agent", username, "by", adminID)
-	return userView(stored), nil
+	return NewUserView(stored), nil
 }

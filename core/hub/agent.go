@@ -38,7 +38,8 @@ type UserView struct {
 	StateReason string `json:"state_reason,omitempty"`
 }
 
-func userView(u store.User) UserView {
+// NewUserView is the console's view of a stored user.
+func NewUserView(u store.User) UserView {
 	return UserView{ID: u.ID, Tenant: u.TenantID, Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role),
 		Group: u.GroupID, MaxChats: u.MaxChats, State: string(u.State), StateReason: u.StateReason}
 }
@@ -49,7 +50,7 @@ func (h *Hub) Snapshot(ctx context.Context, tenant, userID string) (Snapshot, er
 	if err != nil {
 		return Snapshot{}, notFound(err)
 	}
-	snap := Snapshot{User: userView(u), Conversations: []ConversationView{}, Offers: []OfferView{}}
+	snap := Snapshot{User: NewUserView(u), Conversations: []ConversationView{}, Offers: []OfferView{}}
 	open, err := h.st.OpenConversations(ctx, tenant)
 	if err != nil {
 		return Snapshot{}, err
@@ -95,7 +96,7 @@ func (h *Hub) SetState(ctx context.Context, tenant, userID string, state store.A
 	if err != nil {
 		return UserView{}, notFound(err)
 	}
-	view := userView(u)
+	view := NewUserView(u)
 	h.bus.publish(tenant, userID, Push{Type: "state", State: view.State, Reason: view.StateReason})
 	err = h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.SetState(routing.Key{Tenant: tenant, ID: userID}, routingState(state), now)
