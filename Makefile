@@ -4,19 +4,36 @@ BIN       := bin
 PLUGINS   := plugins/webchat
 CONFIG    ?= config/dev.yaml
 TESTFLAGS ?= -timeout 25m
+UI        := core/console/ui
+UI_SRC    := $(shell find $(UI)/src -type f) $(UI)/build.mjs $(UI)/package-lock.json $(UI)/tsconfig.json
 
-.PHONY: run build test bench proto lint test-deps clean
+.PHONY: run build ui ui-check test bench proto lint test-deps clean
 
 ## run: build everything and start the hub on the development configuration
 run: build
 	./$(BIN)/switchboard -config $(CONFIG)
 
-## build: the hub and every plugin binary into bin/
-build:
+## build: the console's front end, the hub (which embeds it) and every plugin binary into bin/
+build: ui
 	$(GO) build -o $(BIN)/ ./core/cmd/switchboard $(addprefix ./,$(PLUGINS))
 
+## ui: bundle the console (TypeScript + Preact, esbuild) into core/console/dist
+ui: core/console/dist/console.js
+
+core/console/dist/console.js: $(UI_SRC) $(UI)/node_modules/.package-lock.json
+	cd $(UI) && npm run --silent build
+
+$(UI)/node_modules/.package-lock.json: $(UI)/package-lock.json
+	@command -v npm >/dev/null || { echo "The console is built with Node.js (18 or later) and npm: install them (Debian: apt-get install nodejs npm)." >&2; exit 1; }
+	cd $(UI) && npm ci --no-audit --no-fund
+	@touch $@
+
+## ui-check: type-check the console
+ui-check: $(UI)/node_modules/.package-lock.json
+	cd $(UI) && npm run --silent check
+
 ## test: every test (installs what the tests need from the system when missing)
-test: test-deps build
+test: test-deps build ui-check
 	$(GO) vet ./...
 	SWITCHBOARD_RACE=1 $(GO) test -race $(TESTFLAGS) ./...
 
@@ -40,4 +57,5 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(UI)/node_modules
+	find core/console/dist -type f ! -name .gitkeep -delete

@@ -86,7 +86,12 @@ type Tenant struct {
 	Groups []Group `yaml:"groups"`
 	Queues []Queue `yaml:"queues"`
 	Users  []User  `yaml:"users"`
+	// Dispositions are the outcomes an agent picks from in post-processing.
+	Dispositions []string `yaml:"dispositions"`
 }
+
+// DefaultDispositions are offered when a tenant names none.
+var DefaultDispositions = []string{"Resolved", "Follow-up needed", "Escalated", "Customer left", "Not for us"}
 
 // Group is a functional group of users (sales, support, ...).
 type Group struct {
@@ -156,13 +161,23 @@ const (
 	RoleAdmin      = "admin"
 )
 
+// Supervisor scopes.
+const (
+	ScopeGroup  = "group"
+	ScopeQueues = "queues"
+	ScopeTenant = "tenant"
+)
+
 // User is a person who signs in to the console.
 type User struct {
-	Username    string   `yaml:"username"`
-	DisplayName string   `yaml:"display_name"` // defaults to Username
-	Role        string   `yaml:"role"`
-	Group       string   `yaml:"group"`
-	Queues      []string `yaml:"queues"`
+	Username    string `yaml:"username"`
+	DisplayName string `yaml:"display_name"` // defaults to Username
+	Role        string `yaml:"role"`
+	Group       string `yaml:"group"`
+	// Scope is what a supervisor oversees in the console: "group" (the queues of their group,
+	// the default), "queues" (the queues listed in queues) or "tenant". Admins see the tenant.
+	Scope  string   `yaml:"scope"`
+	Queues []string `yaml:"queues"`
 	// MaxChats is how many customer chats the user handles at once.
 	MaxChats           int      `yaml:"max_chats"`
 	PrimaryLanguage    string   `yaml:"primary_language"`

@@ -142,6 +142,8 @@ func TestProblems(t *testing.T) {
 		{"username pattern", tenant(okGroups, okQueues, "[{username: Alice, group: g}]"), []string{`tenants[0].users[0].username: ` + idRule}},
 		{"username duplicate", tenant(okGroups, okQueues, "[{username: u, group: g}, {username: u, group: g}]"), []string{`tenants[0].users[1].username: duplicate username "u" (also at tenants[0].users[0].username)`}},
 		{"role", tenant(okGroups, okQueues, "[{username: u, group: g, role: boss}]"), []string{`tenants[0].users[0].role: must be one of agent, supervisor, admin, not "boss"`}},
+		{"agent scope", tenant(okGroups, okQueues, "[{username: u, group: g, scope: tenant}]"), []string{`tenants[0].users[0].scope: only supervisors and admins have a scope`}},
+		{"supervisor scope", tenant(okGroups, okQueues, "[{username: u, group: g, role: supervisor, scope: world}]"), []string{`tenants[0].users[0].scope: must be one of group, queues, tenant, not "world"`}},
 		{"agent without group", tenant(okGroups, okQueues, "[{username: u}]"), []string{`tenants[0].users[0].group: required`}},
 		{"supervisor without group", tenant(okGroups, okQueues, "[{username: u, role: supervisor}]"), []string{`tenants[0].users[0].group: required`}},
 		{"admin without group", tenant(okGroups, okQueues, "[{username: u, role: admin}]"), nil},
@@ -301,7 +303,8 @@ func TestDefaults(t *testing.T) {
 			MissedOffersLimit:   3,
 			Strategy:            "longest_waiting",
 		}},
-		Users: []User{{Username: "u", DisplayName: "u", Role: RoleAgent, Group: "g", MaxChats: 3, PrimaryLanguage: "en"}},
+		Users:        []User{{Username: "u", DisplayName: "u", Role: RoleAgent, Group: "g", MaxChats: 3, PrimaryLanguage: "en"}},
+		Dispositions: DefaultDispositions,
 	}}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed:\n%+v\nwant:\n%+v", c, want)
@@ -476,7 +479,7 @@ func TestExampleFiles(t *testing.T) {
 		{Username: "alice", Role: RoleAgent, Group: "support", Queues: []string{"support"}, MaxChats: 3, PrimaryLanguage: "en", SecondaryLanguages: []string{"de"}},
 		{Username: "bob", Role: RoleAgent, Group: "support", Queues: []string{"support", "sales"}, MaxChats: 2, PrimaryLanguage: "de", SecondaryLanguages: []string{"en"}},
 		{Username: "carol", Role: RoleAgent, Group: "sales", Queues: []string{"sales"}, MaxChats: 6, PrimaryLanguage: "en"},
-		{Username: "sam", Role: RoleSupervisor, Group: "support", Queues: []string{"support", "sales"}, MaxChats: 3, PrimaryLanguage: "en"},
+		{Username: "sam", Role: RoleSupervisor, Group: "support", Scope: ScopeTenant, Queues: []string{"support", "sales"}, MaxChats: 3, PrimaryLanguage: "en"},
 	}
 	if len(demo.Users) != len(users) {
 		t.Fatalf("dev.yaml has %d users, want %d", len(demo.Users), len(users))

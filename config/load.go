@@ -79,9 +79,21 @@ func derive(c *Config) {
 				t.Queues[j].Name = t.Queues[j].ID
 			}
 		}
+		if t.Dispositions == nil {
+			t.Dispositions = DefaultDispositions
+		}
 		for j := range t.Users {
-			if t.Users[j].DisplayName == "" {
-				t.Users[j].DisplayName = t.Users[j].Username
+			u := &t.Users[j]
+			if u.DisplayName == "" {
+				u.DisplayName = u.Username
+			}
+			if u.Scope == "" {
+				switch u.Role {
+				case RoleSupervisor:
+					u.Scope = ScopeGroup
+				case RoleAdmin:
+					u.Scope = ScopeTenant
+				}
 			}
 		}
 	}

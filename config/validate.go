@@ -366,6 +366,12 @@ func (v *validator) overflowLoops(path string, t *Tenant) {
 func (v *validator) user(path string, u *User, t *Tenant) {
 	v.oneOf(path+".role", u.Role, RoleAgent, RoleSupervisor, RoleAdmin)
 	v.groupRef(path+".group", u.Group, t, u.Role == RoleAgent || u.Role == RoleSupervisor)
+	switch {
+	case u.Role == RoleAgent && u.Scope != "":
+		v.add(path+".scope", "only supervisors and admins have a scope")
+	case u.Role == RoleSupervisor || u.Role == RoleAdmin:
+		v.oneOf(path+".scope", u.Scope, ScopeGroup, ScopeQueues, ScopeTenant)
+	}
 	seen := map[string]bool{}
 	for i, q := range u.Queues {
 		qp := index(path+".queues", i)

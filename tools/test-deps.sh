@@ -4,6 +4,7 @@
 set -uo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -51,16 +51,20 @@ func (h *Hub) Snapshot(ctx context.Context, tenant, userID string) (Snapshot, er
 		return Snapshot{}, notFound(err)
 	}
 	snap := Snapshot{User: NewUserView(u), Conversations: []ConversationView{}, Offers: []OfferView{}}
-	open, err := h.st.OpenConversations(ctx, tenant)
+	open, err := h.st.UserConversations(ctx, tenant, userID)
 	if err != nil {
 		return Snapshot{}, err
 	}
 	for _, c := range open {
-		if c.AgentID != userID {
-			continue
-		}
-		v, err := h.view(ctx, c)
+		v, err := h.viewFor(ctx, c, userID)
 		if err != nil {
+			return Snapshot{}, err
+		}
+		parts, err := h.st.Participants(ctx, tenant, c.ID)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		if v.Unread, err = h.unread(ctx, c, userID, parts); err != nil {
 			return Snapshot{}, err
 		}
 		snap.Conversations = append(snap.Conversations, h.withSLA(tenant, v))
@@ -166,6 +170,11 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 		return MessageView{}, notFound(err)
 	}
 	eventID := "agent:" + userID + ":" + clientID
+	if c, err := h.st.Conversation(ctx, tenant, convID); err == nil && c.Kind == store.KindInternal {
+		mv, _, err := h.sendInternal(ctx, u, convID, eventID, text, html)
+		mv.ClientID = clientID
+		return mv, err
+	}
 	var (
 		stored store.Message
 		conv   store.Conversation
@@ -190,6 +199,10 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 		if err != nil {
 			return err
 		}
+		// Replying reads the chat: its unread count starts again after the reply.
+		if err := tx.MarkRead(tenant, convID, store.PartAgent, userID, stored.Seq); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		ev := sdk.NewMessage(eventID, conv.ExternalKey, agentParticipant(u), &pb.Content{Text: text, Html: html})
 		return h.enqueue(tx, conv, ev)
 	})
@@ -212,12 +225,30 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 // Typing tells the customer the agent is typing (or stopped). It is not stored.
 func (h *Hub) Typing(ctx context.Context, tenant, userID, convID string, active bool) error {
 	c, err := h.st.Conversation(ctx, tenant, convID)
-	if err != nil || c.AgentID != userID {
+	if err != nil {
 		return fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
 	}
 	u, err := h.st.User(ctx, tenant, userID)
 	if err != nil {
 		return notFound(err)
+	}
+	if c.Kind == store.KindInternal {
+		if _, err := h.memberOf(ctx, h.st, u, convID); err != nil {
+			return err
+		}
+		ids, err := h.members(ctx, c)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if id != userID {
+				h.bus.publish(tenant, id, Push{Type: "typing", ConversationID: convID, Active: &active, From: u.DisplayName})
+			}
+		}
+		return nil
+	}
+	if c.AgentID != userID {
+		return fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
 	}
 	h.plugins.Signal(c.Instance, sdk.NewTyping("typing:"+uuid.NewString(), c.ExternalKey, agentParticipant(u), active))
 	return nil
@@ -228,6 +259,9 @@ func (h *Hub) End(ctx context.Context, tenant, userID, convID string) (Conversat
 	u, err := h.st.User(ctx, tenant, userID)
 	if err != nil {
 		return ConversationView{}, notFound(err)
+	}
+	if c, err := h.st.Conversation(ctx, tenant, convID); err == nil && c.Kind == store.KindInternal {
+		return h.endInternal(ctx, u, convID)
 	}
 	var c store.Conversation
 	err = h.st.Write(ctx, func(tx store.Tx) error {
@@ -293,7 +327,7 @@ func (h *Hub) Conversation(ctx context.Context, tenant, userID, convID string) (
 	if err != nil {
 		return ConversationView{}, err
 	}
-	v, err := h.view(ctx, c)
+	v, err := h.viewFor(ctx, c, userID)
 	return h.withSLA(tenant, v), err
 }
 
@@ -316,6 +350,9 @@ func (h *Hub) Messages(ctx context.Context, tenant, userID, convID string, after
 	return out, nil
 }
 
+// visible loads a conversation the user may read: one they take or took part in as an agent, or,
+// for supervisors and admins, a customer chat of a queue in their scope. Anything else does not
+// exist for them.
 func (h *Hub) visible(ctx context.Context, tenant, userID, convID string) (store.Conversation, error) {
 	u, err := h.st.User(ctx, tenant, userID)
 	if err != nil {
@@ -325,11 +362,22 @@ func (h *Hub) visible(ctx context.Context, tenant, userID, convID string) (store
 	if err != nil {
 		return store.Conversation{}, notFound(err)
 	}
-	if c.AgentID != userID && u.Role == store.RoleAgent {
-		// Another agent's conversation does not exist for this agent.
-		return store.Conversation{}, fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
+	if c.AgentID == userID {
+		return c, nil
 	}
-	return c, nil
+	if o, ok := h.oversees(u); ok && c.Kind == store.KindCustomer && o.queue(c.QueueID) {
+		return c, nil
+	}
+	parts, err := h.st.Participants(ctx, tenant, convID)
+	if err != nil {
+		return store.Conversation{}, err
+	}
+	for _, p := range parts {
+		if p.Kind == store.PartAgent && p.RefID == userID {
+			return c, nil
+		}
+	}
+	return store.Conversation{}, fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
 }
 
 func (h *Hub) ownConversation(ctx context.Context, tx store.Tx, tenant, userID, convID string) (store.Conversation, error) {

@@ -55,6 +55,8 @@ type Hub struct {
 	parked  map[routing.Key]routing.Key // conversations whose queue was closed, by conversation
 	// positions is the place in line each waiting customer was last told.
 	positions map[routing.Key]int
+	// breaches counts SLA breaches by queue since the hub started.
+	breaches map[routing.Key]int
 }
 
 // Options configure a Hub.
@@ -95,6 +97,7 @@ func New(opts Options) (*Hub, error) {
 		offers:    map[routing.Key]offer{},
 		parked:    map[routing.Key]routing.Key{},
 		positions: map[routing.Key]int{},
+		breaches:  map[routing.Key]int{},
 	}, nil
 }
 
@@ -138,7 +141,7 @@ func (h *Hub) Provision(ctx context.Context) (generated map[string]string, err e
 			for i, u := range t.Users {
 				stored, err := tx.UpsertUser(store.User{
 					TenantID: t.ID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email,
-					Role: store.Role(u.Role), GroupID: u.Group, Queues: u.Queues, MaxChats: u.MaxChats,
+					Role: store.Role(u.Role), Scope: store.Scope(u.Scope), GroupID: u.Group, Queues: u.Queues, MaxChats: u.MaxChats,
 					PrimaryLanguage: u.PrimaryLanguage, SecondaryLanguages: u.SecondaryLanguages,
 				})
 				if err != nil {
@@ -210,37 +213,50 @@ func (h *Hub) offerView(ctx context.Context, o offer) (*OfferView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OfferView{Conversation: cv, ExpiresAt: o.Expires}, nil
+	now := h.now()
+	return &OfferView{Conversation: cv, ExpiresAt: o.Expires, ExpiresInMs: max(0, o.Expires.Sub(now).Milliseconds()),
+		WaitedMs: max(0, now.Sub(c.EnteredQueueAt).Milliseconds())}, nil
 }
 
-// view builds the console's view of a conversation with the customer's details.
+// view builds the console's view of a conversation: the customer as the CRM record has them, or
+// as they introduced themselves when no record matched, and the agent's name.
 func (h *Hub) view(ctx context.Context, c store.Conversation) (ConversationView, error) {
-	var cust CustomerView
+	id := c.Identity
+	cust := CustomerView{Nickname: id.Nickname, FirstName: id.FirstName, LastName: id.LastName, Email: id.Email,
+		Phone: id.Phone, AccountNumber: id.AccountNumber}
 	if c.CustomerID != "" {
 		rec, err := h.st.Customer(ctx, c.TenantID, c.CustomerID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		switch {
+		case err == nil:
+			cust = CustomerView{ID: rec.ID, Nickname: rec.Nickname, FirstName: rec.FirstName, LastName: rec.LastName,
+				Email: rec.Email, Phone: rec.Phone, AccountNumber: rec.AccountNumber}
+		case !errors.Is(err, store.ErrNotFound):
 			return ConversationView{}, err
 		}
-		cust = CustomerView{ID: rec.ID, Nickname: rec.Nickname, FirstName: rec.FirstName, LastName: rec.LastName,
-			Email: rec.Email, Phone: rec.Phone, AccountNumber: rec.AccountNumber}
 	}
 	parts, err := h.st.Participants(ctx, c.TenantID, c.ID)
 	if err != nil {
 		return ConversationView{}, err
 	}
+	var agentName string
 	for _, p := range parts {
-		if p.Kind == store.PartCustomer && p.DisplayName != "" {
+		switch {
+		case p.Kind == store.PartCustomer && p.DisplayName != "":
 			cust.DisplayName = p.DisplayName
+		case p.Kind == store.PartAgent && p.RefID == c.AgentID:
+			agentName = p.DisplayName
 		}
 	}
 	if cust.DisplayName == "" {
 		cust.DisplayName = displayName(cust.Nickname, cust.FirstName, cust.LastName, cust.Email)
 	}
-	if cust.DisplayName == "" {
+	if cust.DisplayName == "" && c.Kind == store.KindCustomer {
 		// An unknown customer is named by the conversation's transaction id.
 		cust.DisplayName = "Transaction " + shortID(c.ID)
 	}
-	return conversationView(c, cust), nil
+	v := conversationView(c, cust)
+	v.AgentName = agentName
+	return v, nil
 }
 
 // withSLA adds whether the customer waits for a reply, and since when. It takes h.mu, so it must

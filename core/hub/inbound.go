@@ -51,7 +51,7 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 	}
 	now := h.now()
 	c := s.GetCustomer()
-	customerID, err := h.matchCustomer(tx, src.Tenant, c, now)
+	customerID, err := h.matchCustomer(tx, src.Tenant, c)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 	conv, err := tx.CreateConversation(store.Conversation{
 		TenantID: src.Tenant, Kind: store.KindCustomer, State: store.ConvQueued,
 		Instance: src.Instance, Channel: src.Plugin, ExternalKey: ev.Conversation,
-		QueueID: queue.ID, CustomerID: customerID, Language: c.GetLanguage(), Origin: s.Origin,
+		QueueID: queue.ID, CustomerID: customerID, Identity: identity(c), Language: c.GetLanguage(), Origin: s.Origin,
 		Prechat: prechat, CreatedAt: now, EnteredQueueAt: now,
 	})
 	if err != nil {
@@ -79,26 +79,29 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 	}, nil
 }
 
-// matchCustomer links the conversation to the local CRM record matching the customer's account
-// number, email or phone, and creates one when the customer identified themselves and none matches.
-func (h *Hub) matchCustomer(tx store.Tx, tenant string, c *pb.Customer, now time.Time) (string, error) {
+// matchCustomer finds the local CRM record matching the customer's account number, email or
+// phone. A customer without one is created by the agent from the chat, not here: a typo in a
+// pre-chat form must not spawn records.
+func (h *Hub) matchCustomer(tx store.Tx, tenant string, c *pb.Customer) (string, error) {
 	m := store.CustomerMatch{AccountNumber: strings.TrimSpace(c.GetAccountNumber()), Email: strings.TrimSpace(c.GetEmail()), Phone: strings.TrimSpace(c.GetPhone())}
 	if m == (store.CustomerMatch{}) {
 		return "", nil
 	}
 	found, err := tx.FindCustomer(context.Background(), tenant, m)
-	if err == nil {
+	switch {
+	case err == nil:
 		return found.ID, nil
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
 	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return "", err
-	}
-	created, err := tx.CreateCustomer(store.Customer{
-		TenantID: tenant, Nickname: c.GetNickname(), FirstName: c.GetFirstName(), LastName: c.GetLastName(),
-		Email: m.Email, Phone: m.Phone, AccountNumber: m.AccountNumber, Language: c.GetLanguage(),
-		CreatedAt: now, UpdatedAt: now,
-	})
-	return created.ID, err
+	return "", err
+}
+
+// identity is who the customer said they are.
+func identity(c *pb.Customer) store.Identity {
+	return store.Identity{Nickname: strings.TrimSpace(c.GetNickname()), FirstName: strings.TrimSpace(c.GetFirstName()),
+		LastName: strings.TrimSpace(c.GetLastName()), Email: strings.TrimSpace(c.GetEmail()), Phone: strings.TrimSpace(c.GetPhone()),
+		AccountNumber: strings.TrimSpace(c.GetAccountNumber()), Language: c.GetLanguage()}
 }
 
 func (h *Hub) openByKey(tx store.Tx, src pluginhost.Source, key string) (store.Conversation, error) {

@@ -158,7 +158,12 @@ func (h *Hub) carry(ctx context.Context, d routing.Decision) error {
 		return h.queueClosed(ctx, d)
 	case routing.DecisionSLABreached:
 		h.metrics.slaBreaches.WithLabelValues(d.Reason.String()).Inc()
-		if c, err := h.st.Conversation(ctx, d.Conversation.Tenant, d.Conversation.ID); err == nil && c.AgentID != "" {
+		c, err := h.st.Conversation(ctx, d.Conversation.Tenant, d.Conversation.ID)
+		if err != nil {
+			return err
+		}
+		h.breaches[routing.Key{Tenant: c.TenantID, ID: c.QueueID}]++
+		if c.AgentID != "" {
 			h.bus.publish(c.TenantID, c.AgentID, Push{Type: "sla", ConversationID: c.ID, Status: "breached", Reason: d.Reason.String()})
 		}
 	case routing.DecisionTransferReturned:

@@ -8,21 +8,25 @@ import (
 
 // ConversationView is a conversation as the console shows it.
 type ConversationView struct {
-	ID             string                `json:"id"`
-	Kind           string                `json:"kind"`
-	State          string                `json:"state"`
-	Channel        string                `json:"channel"`
-	Instance       string                `json:"instance"`
-	Queue          string                `json:"queue"`
-	Language       string                `json:"language,omitempty"`
-	Origin         string                `json:"origin,omitempty"`
-	Customer       CustomerView          `json:"customer"`
-	AgentID        string                `json:"agent_id,omitempty"`
+	ID        string       `json:"id"`
+	Kind      string       `json:"kind"`
+	State     string       `json:"state"`
+	Channel   string       `json:"channel"`
+	Instance  string       `json:"instance"`
+	Queue     string       `json:"queue"`
+	Language  string       `json:"language,omitempty"`
+	Origin    string       `json:"origin,omitempty"`
+	Customer  CustomerView `json:"customer"`
+	AgentID   string       `json:"agent_id,omitempty"`
+	AgentName string       `json:"agent_name,omitempty"`
+	// Peer is the colleague in an agent-to-agent chat, seen from the user the view is for.
+	Peer           *PeerView             `json:"peer,omitempty"`
 	Prechat        []store.PrechatAnswer `json:"prechat,omitempty"`
 	CreatedAt      time.Time             `json:"created_at"`
 	EnteredQueueAt time.Time             `json:"entered_queue_at"`
 	AssignedAt     *time.Time            `json:"assigned_at,omitempty"`
 	EndedAt        *time.Time            `json:"ended_at,omitempty"`
+	ClosedAt       *time.Time            `json:"closed_at,omitempty"`
 	LastSeq        int64                 `json:"last_seq"`
 	Disposition    string                `json:"disposition,omitempty"`
 	Notes          string                `json:"notes,omitempty"`
@@ -30,6 +34,16 @@ type ConversationView struct {
 	// icon); PastSLA once that wait passed the queue's target (red).
 	WaitingSince *time.Time `json:"waiting_since,omitempty"`
 	PastSLA      bool       `json:"past_sla,omitempty"`
+	// Unread counts the messages of others the user has not read; set in snapshots only.
+	Unread int `json:"unread,omitempty"`
+}
+
+// PeerView is the other agent of an agent-to-agent chat.
+type PeerView struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	State       string `json:"state"`
 }
 
 // CustomerView is who the customer is, as far as the hub knows.
@@ -58,10 +72,13 @@ type MessageView struct {
 	ClientID    string             `json:"client_id,omitempty"`
 }
 
-// OfferView is a conversation offered to an agent.
+// OfferView is a conversation offered to an agent. The durations let a console count down
+// with its own clock, whatever its offset from the hub's.
 type OfferView struct {
 	Conversation ConversationView `json:"conversation"`
 	ExpiresAt    time.Time        `json:"expires_at"`
+	ExpiresInMs  int64            `json:"expires_in_ms"`
+	WaitedMs     int64            `json:"waited_ms"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -76,7 +93,7 @@ func conversationView(c store.Conversation, cust CustomerView) ConversationView 
 		ID: c.ID, Kind: string(c.Kind), State: string(c.State), Channel: c.Channel, Instance: c.Instance,
 		Queue: c.QueueID, Language: c.Language, Origin: c.Origin, Customer: cust, AgentID: c.AgentID,
 		Prechat: c.Prechat, CreatedAt: c.CreatedAt, EnteredQueueAt: c.EnteredQueueAt,
-		AssignedAt: timePtr(c.AssignedAt), EndedAt: timePtr(c.EndedAt), LastSeq: c.LastSeq,
+		AssignedAt: timePtr(c.AssignedAt), EndedAt: timePtr(c.EndedAt), ClosedAt: timePtr(c.ClosedAt), LastSeq: c.LastSeq,
 		Disposition: c.Disposition, Notes: c.Notes,
 	}
 }

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -261,4 +262,44 @@ func (r *Router) HasCapacity(queue Key, now time.Time) bool {
 	}
 	open, _ := q.open(now)
 	return open && len(q.sets[0].list) > 0
+}
+
+// QueueView is a read-only view of a queue for supervisors.
+type QueueView struct {
+	Waiting int       // waiting conversations, offered or not
+	Oldest  time.Time // when the longest-waiting conversation first entered a queue; zero if none
+	// Active counts the queue's chats with an agent (in conversation or post-processing) and
+	// PastSLA those among them whose customer has waited past the queue's target for a reply.
+	Active, PastSLA int
+	// Eligible counts the Available agents who serve the queue.
+	Eligible int
+}
+
+// QueueStatus reports a queue's waiting line and its chats in progress.
+func (r *Router) QueueStatus(queue Key) (QueueView, bool) {
+	q := r.queues[queue]
+	if q == nil {
+		return QueueView{}, false
+	}
+	v := QueueView{Waiting: len(q.waiting)}
+	for _, c := range q.waiting {
+		if v.Oldest.IsZero() || c.entered.Before(v.Oldest) {
+			v.Oldest = c.entered
+		}
+	}
+	for _, c := range r.convs {
+		if c.q != q || c.state == convWaiting {
+			continue
+		}
+		v.Active++
+		if c.custWaiting && c.breached {
+			v.PastSLA++
+		}
+	}
+	for _, a := range r.agents {
+		if a.state == StateAvailable && slices.Contains(a.queues, q) {
+			v.Eligible++
+		}
+	}
+	return v, true
 }

@@ -51,6 +51,14 @@ type Reader interface {
 	OpenConversations(ctx context.Context, tenant string) ([]Conversation, error)
 	// CustomerConversations lists a customer's conversations, newest first.
 	CustomerConversations(ctx context.Context, tenant, customerID string, limit int) ([]Conversation, error)
+	// CustomerCases lists a customer's cases, newest first.
+	CustomerCases(ctx context.Context, tenant, customerID string) ([]Case, error)
+	// UserConversations lists the conversations that are not closed in which the user takes part
+	// as an agent who has not left (customer chats assigned to them, agent-to-agent chats, expert
+	// chats), oldest first.
+	UserConversations(ctx context.Context, tenant, userID string) ([]Conversation, error)
+	// ClosedConversations lists closed conversations matching f, most recently closed first.
+	ClosedConversations(ctx context.Context, tenant string, f ClosedFilter) ([]Conversation, error)
 	Participants(ctx context.Context, tenant, conversationID string) ([]Participant, error)
 	// Messages returns the conversation's messages with Seq > afterSeq in order, at most limit.
 	Messages(ctx context.Context, tenant, conversationID string, afterSeq int64, limit int) ([]Message, error)
@@ -83,14 +91,20 @@ type Tx interface {
 	// CreateCustomer stores c with a fresh id when c.ID is empty and returns it.
 	CreateCustomer(c Customer) (Customer, error)
 	UpdateCustomer(c Customer) error
+	// CreateCase stores c with a fresh id when c.ID is empty and returns it.
+	CreateCase(c Case) (Case, error)
 
 	// CreateConversation stores c with a fresh id when c.ID is empty. A second open conversation with
 	// the same (instance, key) is ErrConflict.
 	CreateConversation(c Conversation) (Conversation, error)
-	// UpdateConversation writes every mutable field of c (state, queue, agent, times, wrap-up).
+	// UpdateConversation writes every mutable field of c (state, queue, customer, agent, times,
+	// wrap-up).
 	UpdateConversation(c Conversation) error
 	// AddParticipant adds p; adding someone who is present and has not left is ErrConflict.
 	AddParticipant(p Participant) error
+	// MarkRead raises the participant's ReadSeq to seq (never lowers it). A participant who is
+	// not present is ErrNotFound.
+	MarkRead(tenant, conversationID string, kind ParticipantKind, refID string, seq int64) error
 	// LeaveParticipant sets LeftAt of the participant if it has not left yet; one who never
 	// joined is ErrNotFound.
 	LeaveParticipant(tenant, conversationID string, kind ParticipantKind, refID string, at time.Time) error
@@ -179,7 +193,19 @@ type User struct {
 	State              AgentState
 	StateReason        string
 	StateSince         time.Time
+	// Scope is what a supervisor oversees; empty for agents.
+	Scope Scope
 }
+
+// Scope is the part of a tenant a supervisor oversees: their group's queues, the queues they are
+// a member of, or the whole tenant.
+type Scope string
+
+const (
+	ScopeGroup  Scope = "group"
+	ScopeQueues Scope = "queues"
+	ScopeTenant Scope = "tenant"
+)
 
 // Customer is a record of the local CRM.
 type Customer struct {
@@ -194,6 +220,50 @@ type Customer struct {
 	Language      string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// CaseStatus is where a case stands.
+type CaseStatus string
+
+const (
+	CaseOpen   CaseStatus = "open"
+	CaseClosed CaseStatus = "closed"
+)
+
+// Case is a customer's issue recorded in the local CRM, usually opened from a conversation.
+type Case struct {
+	TenantID       string
+	ID             string
+	CustomerID     string
+	ConversationID string
+	Subject        string
+	Notes          string
+	Status         CaseStatus
+	CreatedBy      string // user id
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Identity is who a customer said they are when the conversation started (pre-chat form, phone
+// number, platform profile), kept on the conversation whether or not a CRM record matched.
+type Identity struct {
+	Nickname      string `json:"nickname,omitempty"`
+	FirstName     string `json:"first_name,omitempty"`
+	LastName      string `json:"last_name,omitempty"`
+	Email         string `json:"email,omitempty"`
+	Phone         string `json:"phone,omitempty"`
+	AccountNumber string `json:"account_number,omitempty"`
+	Language      string `json:"language,omitempty"`
+}
+
+// ClosedFilter selects closed conversations. Empty QueueIDs means every queue; a zero Before
+// means now.
+type ClosedFilter struct {
+	Kind     ConversationKind // empty: every kind
+	QueueIDs []string
+	AgentID  string // only conversations this user handled, when set
+	Before   time.Time
+	Limit    int
 }
 
 // CustomerMatch holds the identifying fields a channel supplied.
@@ -239,6 +309,7 @@ type Conversation struct {
 	ExternalKey    string // the plugin's key for it
 	QueueID        string
 	CustomerID     string
+	Identity       Identity
 	AgentID        string
 	Language       string
 	Origin         string
@@ -272,6 +343,8 @@ type Participant struct {
 	DisplayName    string
 	JoinedAt       time.Time
 	LeftAt         time.Time
+	// ReadSeq is the last message sequence number the participant has read.
+	ReadSeq int64
 }
 
 // Attachment is a file that came with a message.

@@ -72,6 +72,25 @@ func decodeList[T any](s string) ([]T, error) {
 	return v, nil
 }
 
+// encodeObject stores a struct as a JSON object.
+func encodeObject(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// decodeObject reads a JSON object; an empty string is the zero value.
+func decodeObject[T any](s string) (T, error) {
+	var v T
+	if s == "" {
+		return v, nil
+	}
+	err := json.Unmarshal([]byte(s), &v)
+	return v, err
+}
+
 func sqliteCode(err error) int {
 	var se *moderncsqlite.Error
 	if errors.As(err, &se) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/switchboardhq/switchboard/core/store"
 )
@@ -104,14 +105,15 @@ func (r reader) Queues(ctx context.Context, tenant string) ([]store.Queue, error
 }
 
 const userColumns = `tenant_id, id, username, display_name, email, role, group_id, max_chats,
-	primary_language, secondary_languages, password_hash, state, state_reason, state_since`
+	primary_language, secondary_languages, password_hash, state, state_reason, state_since, scope`
 
 func scanUser(s scanner) (store.User, error) {
 	var u store.User
 	var langs string
 	var since int64
 	if err := s.Scan(&u.TenantID, &u.ID, &u.Username, &u.DisplayName, &u.Email, &u.Role, &u.GroupID,
-		&u.MaxChats, &u.PrimaryLanguage, &langs, &u.PasswordHash, &u.State, &u.StateReason, &since); err != nil {
+		&u.MaxChats, &u.PrimaryLanguage, &langs, &u.PasswordHash, &u.State, &u.StateReason, &since,
+		&u.Scope); err != nil {
 		return u, err
 	}
 	u.StateSince = fromNanos(since)
@@ -238,22 +240,46 @@ func (r reader) FindCustomer(ctx context.Context, tenant string, m store.Custome
 	return store.Customer{}, fmt.Errorf("store: customer matching %+v: %w", m, store.ErrNotFound)
 }
 
+const caseColumns = `tenant_id, id, customer_id, conversation_id, subject, notes, status, created_by,
+	created_at, updated_at`
+
+func (r reader) CustomerCases(ctx context.Context, tenant, customerID string) ([]store.Case, error) {
+	return queryList(ctx, r, "customer cases", func(rows *sql.Rows) (store.Case, error) {
+		var c store.Case
+		var created, updated int64
+		err := rows.Scan(&c.TenantID, &c.ID, &c.CustomerID, &c.ConversationID, &c.Subject, &c.Notes,
+			&c.Status, &c.CreatedBy, &created, &updated)
+		c.CreatedAt, c.UpdatedAt = fromNanos(created), fromNanos(updated)
+		return c, err
+	}, `SELECT `+caseColumns+` FROM cases WHERE tenant_id = $1 AND customer_id = $2
+		ORDER BY created_at DESC, id DESC`, tenant, customerID)
+}
+
 const conversationColumns = `tenant_id, id, kind, state, instance, channel, external_key, queue_id,
-	customer_id, agent_id, language, origin, prechat, created_at, entered_queue_at, assigned_at,
-	ended_at, closed_at, last_seq, disposition, notes`
+	customer_id, identity, agent_id, language, origin, prechat, created_at, entered_queue_at,
+	assigned_at, ended_at, closed_at, last_seq, disposition, notes`
+
+// convColumns is conversationColumns qualified with the alias c, for queries whose subqueries
+// read participants.
+const convColumns = `c.tenant_id, c.id, c.kind, c.state, c.instance, c.channel, c.external_key,
+	c.queue_id, c.customer_id, c.identity, c.agent_id, c.language, c.origin, c.prechat, c.created_at,
+	c.entered_queue_at, c.assigned_at, c.ended_at, c.closed_at, c.last_seq, c.disposition, c.notes`
 
 func scanConversation(s scanner) (store.Conversation, error) {
 	var c store.Conversation
-	var prechat string
+	var identity, prechat string
 	var created, entered, assigned, ended, closed int64
 	if err := s.Scan(&c.TenantID, &c.ID, &c.Kind, &c.State, &c.Instance, &c.Channel, &c.ExternalKey,
-		&c.QueueID, &c.CustomerID, &c.AgentID, &c.Language, &c.Origin, &prechat, &created, &entered,
-		&assigned, &ended, &closed, &c.LastSeq, &c.Disposition, &c.Notes); err != nil {
+		&c.QueueID, &c.CustomerID, &identity, &c.AgentID, &c.Language, &c.Origin, &prechat, &created,
+		&entered, &assigned, &ended, &closed, &c.LastSeq, &c.Disposition, &c.Notes); err != nil {
 		return c, err
 	}
 	c.CreatedAt, c.EnteredQueueAt, c.AssignedAt = fromNanos(created), fromNanos(entered), fromNanos(assigned)
 	c.EndedAt, c.ClosedAt = fromNanos(ended), fromNanos(closed)
 	var err error
+	if c.Identity, err = decodeObject[store.Identity](identity); err != nil {
+		return c, fmt.Errorf("identity of conversation %q: %w", c.ID, err)
+	}
 	if c.Prechat, err = decodeList[store.PrechatAnswer](prechat); err != nil {
 		return c, fmt.Errorf("prechat of conversation %q: %w", c.ID, err)
 	}
@@ -294,14 +320,54 @@ func (r reader) CustomerConversations(ctx context.Context, tenant, customerID st
 		ORDER BY created_at DESC, id DESC LIMIT $3`, tenant, customerID, sqlLimit(limit))
 }
 
+// UserConversations finds the conversations through their agent or through the present agent
+// participants; EXISTS rather than a join, so that a conversation matching both ways, or with
+// several participant rows, comes once.
+func (r reader) UserConversations(ctx context.Context, tenant, userID string) ([]store.Conversation, error) {
+	return queryList(ctx, r, "conversations of user", func(rows *sql.Rows) (store.Conversation, error) {
+		return scanConversation(rows)
+	}, `SELECT `+convColumns+` FROM conversations c
+		WHERE c.tenant_id = $1 AND c.state <> 'closed' AND (c.agent_id = $2 OR EXISTS (
+			SELECT 1 FROM participants p
+			WHERE p.tenant_id = c.tenant_id AND p.conversation_id = c.id
+				AND p.kind = 'agent' AND p.ref_id = $2 AND p.left_at = 0))
+		ORDER BY c.created_at, c.id`, tenant, userID)
+}
+
+// ClosedConversations is one constant statement whatever the filter, so that it is prepared once:
+// an unset field disables its condition, and the queue ids travel as one JSON array.
+func (r reader) ClosedConversations(ctx context.Context, tenant string, f store.ClosedFilter) ([]store.Conversation, error) {
+	queues, err := encodeList(f.QueueIDs)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode queue filter %v: %w", f.QueueIDs, err)
+	}
+	before := int64(math.MaxInt64)
+	if !f.Before.IsZero() {
+		before = nanos(f.Before)
+	}
+	return queryList(ctx, r, "closed conversations", func(rows *sql.Rows) (store.Conversation, error) {
+		return scanConversation(rows)
+	}, `SELECT `+convColumns+` FROM conversations c
+		WHERE c.tenant_id = $1 AND c.state = 'closed' AND c.closed_at < $2
+			AND ($3 = '' OR c.kind = $3)
+			AND ($4 = '[]' OR c.queue_id IN (SELECT value FROM json_each($4)))
+			AND ($5 = '' OR c.agent_id = $5 OR EXISTS (
+				SELECT 1 FROM participants p
+				WHERE p.tenant_id = c.tenant_id AND p.conversation_id = c.id
+					AND p.kind = 'agent' AND p.ref_id = $5))
+		ORDER BY c.closed_at DESC, c.id DESC LIMIT $6`,
+		tenant, before, f.Kind, queues, f.AgentID, sqlLimit(f.Limit))
+}
+
 func (r reader) Participants(ctx context.Context, tenant, conversationID string) ([]store.Participant, error) {
 	return queryList(ctx, r, "participants", func(rows *sql.Rows) (store.Participant, error) {
 		var p store.Participant
 		var joined, left int64
-		err := rows.Scan(&p.TenantID, &p.ConversationID, &p.Kind, &p.RefID, &p.DisplayName, &joined, &left)
+		err := rows.Scan(&p.TenantID, &p.ConversationID, &p.Kind, &p.RefID, &p.DisplayName, &joined, &left,
+			&p.ReadSeq)
 		p.JoinedAt, p.LeftAt = fromNanos(joined), fromNanos(left)
 		return p, err
-	}, `SELECT tenant_id, conversation_id, kind, ref_id, display_name, joined_at, left_at
+	}, `SELECT tenant_id, conversation_id, kind, ref_id, display_name, joined_at, left_at, read_seq
 		FROM participants WHERE tenant_id = $1 AND conversation_id = $2
 		ORDER BY joined_at, kind, ref_id`, tenant, conversationID)
 }

@@ -155,15 +155,15 @@ func (t *txView) UpsertUser(u store.User) (store.User, error) {
 			return fmt.Errorf("store: encode languages of user %q: %w", u.Username, err)
 		}
 		args := []any{u.TenantID, u.ID, u.Username, u.DisplayName, u.Email, u.Role, u.GroupID, u.MaxChats,
-			u.PrimaryLanguage, langs, u.PasswordHash, u.State, u.StateReason, nanos(u.StateSince)}
+			u.PrimaryLanguage, langs, u.PasswordHash, u.State, u.StateReason, nanos(u.StateSince), u.Scope}
 		if exists {
 			_, err = t.exec(`UPDATE users SET display_name = $4, email = $5, role = $6, group_id = $7,
 				max_chats = $8, primary_language = $9, secondary_languages = $10, password_hash = $11,
-				state = $12, state_reason = $13, state_since = $14
+				state = $12, state_reason = $13, state_since = $14, scope = $15
 				WHERE tenant_id = $1 AND id = $2 AND username = $3`, args...)
 		} else {
 			_, err = t.exec(`INSERT INTO users (`+userColumns+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, args...)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, args...)
 		}
 		if err != nil {
 			return writeErr(fmt.Sprintf("upsert user %q", u.Username), err)
@@ -238,6 +238,30 @@ func (t *txView) UpdateCustomer(c store.Customer) error {
 		c.Language, nanos(orNow(c.UpdatedAt)))
 }
 
+// CreateCase fills in a zero CreatedAt with now and a zero UpdatedAt with CreatedAt.
+func (t *txView) CreateCase(c store.Case) (store.Case, error) {
+	if err := need(c.TenantID, "tenant id"); err != nil {
+		return store.Case{}, err
+	}
+	if c.ID == "" {
+		var err error
+		if c.ID, err = newID(); err != nil {
+			return store.Case{}, err
+		}
+	}
+	c.CreatedAt = orNow(c.CreatedAt)
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
+	_, err := t.exec(`INSERT INTO cases (`+caseColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.TenantID, c.ID, c.CustomerID, c.ConversationID, c.Subject, c.Notes, c.Status, c.CreatedBy,
+		nanos(c.CreatedAt), nanos(c.UpdatedAt))
+	if err != nil {
+		return store.Case{}, writeErr(fmt.Sprintf("create case %q of customer %q", c.ID, c.CustomerID), err)
+	}
+	return c, nil
+}
+
 // CreateConversation starts LastSeq at 0 whatever c holds; a zero CreatedAt becomes now.
 func (t *txView) CreateConversation(c store.Conversation) (store.Conversation, error) {
 	if err := need(c.TenantID, "tenant id"); err != nil {
@@ -251,14 +275,15 @@ func (t *txView) CreateConversation(c store.Conversation) (store.Conversation, e
 	}
 	c.CreatedAt = orNow(c.CreatedAt)
 	c.LastSeq = 0
-	prechat, err := encodeList(c.Prechat)
+	identity, prechat, err := encodeConversation(c)
 	if err != nil {
-		return store.Conversation{}, fmt.Errorf("store: encode prechat of conversation %q: %w", c.ID, err)
+		return store.Conversation{}, err
 	}
 	_, err = t.exec(`INSERT INTO conversations (`+conversationColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+		$21, $22)`,
 		c.TenantID, c.ID, c.Kind, c.State, c.Instance, c.Channel, c.ExternalKey, c.QueueID, c.CustomerID,
-		c.AgentID, c.Language, c.Origin, prechat, nanos(c.CreatedAt), nanos(c.EnteredQueueAt),
+		identity, c.AgentID, c.Language, c.Origin, prechat, nanos(c.CreatedAt), nanos(c.EnteredQueueAt),
 		nanos(c.AssignedAt), nanos(c.EndedAt), nanos(c.ClosedAt), c.LastSeq, c.Disposition, c.Notes)
 	if err != nil {
 		return store.Conversation{}, writeErr(fmt.Sprintf("create conversation %q (instance %q, key %q)",
@@ -267,33 +292,64 @@ func (t *txView) CreateConversation(c store.Conversation) (store.Conversation, e
 	return c, nil
 }
 
-// UpdateConversation leaves the identity (kind, instance, channel, key), CreatedAt and LastSeq
-// alone: LastSeq belongs to AppendMessage.
+// UpdateConversation leaves what names the conversation (kind, instance, channel, key), CreatedAt
+// and LastSeq alone: LastSeq belongs to AppendMessage. The customer's Identity is written.
 func (t *txView) UpdateConversation(c store.Conversation) error {
-	prechat, err := encodeList(c.Prechat)
+	identity, prechat, err := encodeConversation(c)
 	if err != nil {
-		return fmt.Errorf("store: encode prechat of conversation %q: %w", c.ID, err)
+		return err
 	}
 	return t.execOne("conversation", c.ID, `UPDATE conversations SET state = $3, queue_id = $4,
-		customer_id = $5, agent_id = $6, language = $7, origin = $8, prechat = $9, entered_queue_at = $10,
-		assigned_at = $11, ended_at = $12, closed_at = $13, disposition = $14, notes = $15
+		customer_id = $5, identity = $6, agent_id = $7, language = $8, origin = $9, prechat = $10,
+		entered_queue_at = $11, assigned_at = $12, ended_at = $13, closed_at = $14, disposition = $15,
+		notes = $16
 		WHERE tenant_id = $1 AND id = $2`,
-		c.TenantID, c.ID, c.State, c.QueueID, c.CustomerID, c.AgentID, c.Language, c.Origin, prechat,
-		nanos(c.EnteredQueueAt), nanos(c.AssignedAt), nanos(c.EndedAt), nanos(c.ClosedAt),
+		c.TenantID, c.ID, c.State, c.QueueID, c.CustomerID, identity, c.AgentID, c.Language, c.Origin,
+		prechat, nanos(c.EnteredQueueAt), nanos(c.AssignedAt), nanos(c.EndedAt), nanos(c.ClosedAt),
 		c.Disposition, c.Notes)
+}
+
+// encodeConversation encodes the JSON columns of c.
+func encodeConversation(c store.Conversation) (identity, prechat string, err error) {
+	if identity, err = encodeObject(c.Identity); err != nil {
+		return "", "", fmt.Errorf("store: encode identity of conversation %q: %w", c.ID, err)
+	}
+	if prechat, err = encodeList(c.Prechat); err != nil {
+		return "", "", fmt.Errorf("store: encode prechat of conversation %q: %w", c.ID, err)
+	}
+	return identity, prechat, nil
 }
 
 // AddParticipant is ErrConflict while the same participant is in the conversation and has not
 // left; a zero JoinedAt becomes now.
 func (t *txView) AddParticipant(p store.Participant) error {
 	_, err := t.exec(`INSERT INTO participants (tenant_id, conversation_id, kind, ref_id, display_name,
-		joined_at, left_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		p.TenantID, p.ConversationID, p.Kind, p.RefID, p.DisplayName, nanos(orNow(p.JoinedAt)), nanos(p.LeftAt))
+		joined_at, left_at, read_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		p.TenantID, p.ConversationID, p.Kind, p.RefID, p.DisplayName, nanos(orNow(p.JoinedAt)), nanos(p.LeftAt),
+		p.ReadSeq)
 	if isForeignKey(err) {
 		return notFound("conversation", p.ConversationID)
 	}
 	if err != nil {
 		return writeErr(fmt.Sprintf("add %s %q to conversation %q", p.Kind, p.RefID, p.ConversationID), err)
+	}
+	return nil
+}
+
+// MarkRead touches only the participant's present row: earlier stays keep the mark they left with.
+func (t *txView) MarkRead(tenant, conversationID string, kind store.ParticipantKind, refID string, seq int64) error {
+	res, err := t.exec(`UPDATE participants SET read_seq = max(read_seq, $5)
+		WHERE tenant_id = $1 AND conversation_id = $2 AND kind = $3 AND ref_id = $4 AND left_at = 0`,
+		tenant, conversationID, kind, refID, seq)
+	if err != nil {
+		return fmt.Errorf("store: mark read for %s %q of conversation %q: %w", kind, refID, conversationID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: mark read for %s %q of conversation %q: %w", kind, refID, conversationID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: present %s %q of conversation %q: %w", kind, refID, conversationID, store.ErrNotFound)
 	}
 	return nil
 }

@@ -94,3 +94,64 @@ func testFindCustomerOrder(t *testing.T, e *env) {
 		}
 	}
 }
+
+func testCases(t *testing.T, e *env) {
+	const ten = "acme"
+	before := time.Now().Add(-time.Second)
+	var made store.Case
+	e.write(func(tx store.Tx) (err error) {
+		made, err = tx.CreateCase(store.Case{TenantID: ten, CustomerID: "cust-1", Subject: "no refund yet",
+			Status: store.CaseOpen})
+		return err
+	})
+	if made.ID == "" || made.CreatedAt.Before(before) || !made.UpdatedAt.Equal(made.CreatedAt) {
+		t.Errorf("CreateCase: want a fresh id and times set to now, got %+v", made)
+	}
+
+	full := store.Case{TenantID: ten, ID: "case-7", CustomerID: "cust-1", ConversationID: "conv-3",
+		Subject: "broken screen", Notes: "sent a courier", Status: store.CaseClosed, CreatedBy: "agent-1",
+		CreatedAt: at(20), UpdatedAt: at(25)}
+	var given store.Case
+	e.write(func(tx store.Tx) (err error) {
+		for _, c := range []store.Case{
+			{TenantID: ten, ID: "case-old", CustomerID: "cust-1", Subject: "old", CreatedAt: at(-20)},
+			{TenantID: ten, ID: "case-other", CustomerID: "cust-2", Subject: "not Ann's", CreatedAt: at(30)},
+		} {
+			if _, err := tx.CreateCase(c); err != nil {
+				return err
+			}
+		}
+		given, err = tx.CreateCase(full)
+		return err
+	})
+	equal(t, "CreateCase with id", given, full)
+
+	err := e.writeErr(func(tx store.Tx) error {
+		_, err := tx.CreateCase(store.Case{TenantID: ten, ID: "case-7", CustomerID: "cust-2"})
+		return err
+	})
+	isErr(t, "CreateCase with a taken id", err, store.ErrConflict)
+
+	// Newest first; the case made now is the oldest, at() lying in the future.
+	cases, err := e.s.CustomerCases(e.ctx, ten, "cust-1")
+	noErr(t, "CustomerCases", err)
+	old := store.Case{TenantID: ten, ID: "case-old", CustomerID: "cust-1", Subject: "old", CreatedAt: at(-20), UpdatedAt: at(-20)}
+	var ids []string
+	for _, c := range cases {
+		ids = append(ids, c.ID)
+	}
+	equal(t, "CustomerCases", ids, []string{"case-7", "case-old", made.ID})
+	if len(cases) == 3 {
+		equal(t, "case-7", cases[0], full)
+		equal(t, "case-old", cases[1], old)
+		if !cases[2].CreatedAt.Equal(made.CreatedAt) || cases[2].Subject != made.Subject || cases[2].Status != store.CaseOpen {
+			t.Errorf("case made now: got %+v, want %+v", cases[2], made)
+		}
+	}
+	cases, err = e.s.CustomerCases(e.ctx, ten, "cust-2")
+	if err != nil || len(cases) != 1 || cases[0].ID != "case-other" {
+		t.Errorf("CustomerCases(cust-2): got %+v, %v; want case-other only", cases, err)
+	}
+	cases, err = e.s.CustomerCases(e.ctx, ten, "nobody")
+	empty(t, "CustomerCases(nobody)", cases, err)
+}

@@ -59,7 +59,7 @@ func testTenantsGroupsQueues(t *testing.T, e *env) {
 
 // testUpsertUser checks the documented rules: a user is identified by its username; a new one gets
 // u.ID or a fresh id; an existing one keeps its id, and its password when u.PasswordHash is empty;
-// queue memberships are replaced by u.Queues. Agent state is SetAgentState's: a new user with no
+// queue memberships are replaced by u.Queues; the scope is always written. Agent state is SetAgentState's: a new user with no
 // state is logged out, and an upsert with an empty state keeps the stored one.
 func testUpsertUser(t *testing.T, e *env) {
 	const ten = "acme"
@@ -67,7 +67,8 @@ func testUpsertUser(t *testing.T, e *env) {
 	e.write(func(tx store.Tx) (err error) {
 		first, err = tx.UpsertUser(store.User{TenantID: ten, Username: "bob", DisplayName: "Bob",
 			Email: "bob@acme.test", Role: store.RoleAgent, GroupID: "support", Queues: []string{"q1", "q2"},
-			MaxChats: 3, PrimaryLanguage: "en", SecondaryLanguages: []string{"fr", "de"}, PasswordHash: "h1"})
+			MaxChats: 3, PrimaryLanguage: "en", SecondaryLanguages: []string{"fr", "de"}, PasswordHash: "h1",
+			Scope: store.ScopeGroup})
 		return err
 	})
 	if first.ID == "" {
@@ -76,7 +77,7 @@ func testUpsertUser(t *testing.T, e *env) {
 	want := store.User{TenantID: ten, ID: first.ID, Username: "bob", DisplayName: "Bob",
 		Email: "bob@acme.test", Role: store.RoleAgent, GroupID: "support", Queues: []string{"q1", "q2"},
 		MaxChats: 3, PrimaryLanguage: "en", SecondaryLanguages: []string{"fr", "de"}, PasswordHash: "h1",
-		State: store.StateLoggedOut}
+		State: store.StateLoggedOut, Scope: store.ScopeGroup}
 	equal(t, "new user", normUser(first), want)
 	got, err := e.s.User(e.ctx, ten, first.ID)
 	noErr(t, "User", err)
@@ -88,10 +89,10 @@ func testUpsertUser(t *testing.T, e *env) {
 			return err
 		}
 		u, err := tx.UpsertUser(store.User{TenantID: ten, ID: "other-id", Username: "bob", DisplayName: "Robert",
-			Role: store.RoleSupervisor, Queues: []string{"q3", "q1"}, MaxChats: 5})
+			Role: store.RoleSupervisor, Queues: []string{"q3", "q1"}, MaxChats: 5, Scope: store.ScopeTenant})
 		want = store.User{TenantID: ten, ID: first.ID, Username: "bob", DisplayName: "Robert",
 			Role: store.RoleSupervisor, Queues: []string{"q1", "q3"}, MaxChats: 5, PasswordHash: "h1",
-			State: store.StateOnBreak, StateReason: "lunch", StateSince: at(10)}
+			State: store.StateOnBreak, StateReason: "lunch", StateSince: at(10), Scope: store.ScopeTenant}
 		equal(t, "updated user", normUser(u), want)
 		return err
 	})
@@ -101,21 +102,21 @@ func testUpsertUser(t *testing.T, e *env) {
 	_, err = e.s.User(e.ctx, ten, "other-id")
 	isErr(t, "User(other-id)", err, store.ErrNotFound)
 
-	// A new password replaces the old one; no queues clears the memberships.
+	// A new password replaces the old one; no queues clears the memberships, no scope the scope.
 	e.write(func(tx store.Tx) error {
 		_, err := tx.UpsertUser(store.User{TenantID: ten, Username: "bob", PasswordHash: "h2", State: store.StateAvailable})
 		return err
 	})
 	got, err = e.s.User(e.ctx, ten, first.ID)
 	noErr(t, "User", err)
-	if got.PasswordHash != "h2" || len(got.Queues) != 0 || got.State != store.StateAvailable {
-		t.Errorf("after upsert with password: got %+v, want password h2, no queues, state available", got)
+	if got.PasswordHash != "h2" || len(got.Queues) != 0 || got.State != store.StateAvailable || got.Scope != "" {
+		t.Errorf("after upsert with password: got %+v, want password h2, no queues, state available, no scope", got)
 	}
 
 	// A given id is used for a new user; an id of another user is a conflict.
 	var carol store.User
 	e.write(func(tx store.Tx) (err error) {
-		carol, err = tx.UpsertUser(store.User{TenantID: ten, ID: "carol-id", Username: "carol"})
+		carol, err = tx.UpsertUser(store.User{TenantID: ten, ID: "carol-id", Username: "carol", Scope: store.ScopeQueues})
 		return err
 	})
 	if carol.ID != "carol-id" {
@@ -130,10 +131,13 @@ func testUpsertUser(t *testing.T, e *env) {
 	users, err := e.s.Users(e.ctx, ten)
 	noErr(t, "Users", err)
 	var names []string
+	var scopes []store.Scope
 	for _, u := range sortedBy(users, func(u store.User) string { return u.Username }) {
 		names = append(names, u.Username)
+		scopes = append(scopes, u.Scope)
 	}
 	equal(t, "Users", names, []string{"bob", "carol"})
+	equal(t, "scopes of Users", scopes, []store.Scope{"", store.ScopeQueues})
 
 	// Password and state setters.
 	e.write(func(tx store.Tx) error {

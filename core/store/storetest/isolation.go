@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/switchboardhq/switchboard/core/store"
@@ -19,6 +20,8 @@ const (
 	isoEmail    = "alice@example.test"
 	isoPhone    = "+15550100"
 	isoConv     = "conv1"
+	isoClosed   = "conv0" // a closed conversation, under the same channel key as isoConv
+	isoCase     = "case1"
 	isoInstance = "webchat-1"
 	isoKey      = "key-1"
 	isoEvent    = "ev-1"
@@ -59,6 +62,27 @@ func seedTenant(e *env, tenant, label string) {
 			func() error {
 				_, err := tx.AppendMessage(store.Message{TenantID: tenant, ConversationID: isoConv, EventID: isoEvent,
 					SenderKind: store.PartCustomer, SenderID: isoCustomer, Text: label, CreatedAt: at(2)})
+				return err
+			},
+			func() error {
+				return tx.AddParticipant(store.Participant{TenantID: tenant, ConversationID: isoConv,
+					Kind: store.PartAgent, RefID: isoUser, DisplayName: label, JoinedAt: at(2)})
+			},
+			func() error { return tx.MarkRead(tenant, isoConv, store.PartAgent, isoUser, 1) },
+			func() error {
+				_, err := tx.CreateConversation(store.Conversation{TenantID: tenant, ID: isoClosed,
+					Kind: store.KindCustomer, State: store.ConvClosed, Instance: isoInstance, Channel: "webchat",
+					ExternalKey: isoKey, QueueID: isoQueue, AgentID: isoUser, Notes: label,
+					CreatedAt: at(-10), ClosedAt: at(-5)})
+				return err
+			},
+			func() error {
+				return tx.AddParticipant(store.Participant{TenantID: tenant, ConversationID: isoClosed,
+					Kind: store.PartAgent, RefID: isoUser, DisplayName: label, JoinedAt: at(-8), LeftAt: at(-5)})
+			},
+			func() error {
+				_, err := tx.CreateCase(store.Case{TenantID: tenant, ID: isoCase, CustomerID: isoCustomer,
+					ConversationID: isoConv, Subject: label, Status: store.CaseOpen, CreatedBy: isoUser, CreatedAt: at(3)})
 				return err
 			},
 			func() error {
@@ -115,6 +139,14 @@ func checkInvisible(t *testing.T, ctx context.Context, r store.Reader, tenant st
 	empty(t, "OpenConversations", open, err)
 	convs, err := r.CustomerConversations(ctx, tenant, isoCustomer, 10)
 	empty(t, "CustomerConversations", convs, err)
+	cases, err := r.CustomerCases(ctx, tenant, isoCustomer)
+	empty(t, "CustomerCases", cases, err)
+	convs, err = r.UserConversations(ctx, tenant, isoUser)
+	empty(t, "UserConversations", convs, err)
+	for _, f := range isoClosedFilters {
+		convs, err = r.ClosedConversations(ctx, tenant, f)
+		empty(t, fmt.Sprintf("ClosedConversations(%+v)", f), convs, err)
+	}
 	parts, err := r.Participants(ctx, tenant, isoConv)
 	empty(t, "Participants", parts, err)
 	msgs, err := r.Messages(ctx, tenant, isoConv, 0, 100)
@@ -181,9 +213,32 @@ func checkOwn(t *testing.T, ctx context.Context, r store.Reader, tenant, label s
 	if err != nil || len(convs) != 1 || convs[0].Notes != label {
 		t.Errorf("CustomerConversations(%s): got %+v, %v", tenant, convs, err)
 	}
+	cases, err := r.CustomerCases(ctx, tenant, isoCustomer)
+	if err != nil || len(cases) != 1 || cases[0].Subject != label {
+		t.Errorf("CustomerCases(%s): got %+v, %v", tenant, cases, err)
+	}
+	convs, err = r.UserConversations(ctx, tenant, isoUser)
+	if err != nil || len(convs) != 1 || convs[0].ID != isoConv || convs[0].Notes != label {
+		t.Errorf("UserConversations(%s): got %+v, %v", tenant, convs, err)
+	}
+	for _, f := range isoClosedFilters {
+		convs, err = r.ClosedConversations(ctx, tenant, f)
+		if err != nil || len(convs) != 1 || convs[0].ID != isoClosed || convs[0].Notes != label {
+			t.Errorf("ClosedConversations(%s, %+v): got %+v, %v", tenant, f, convs, err)
+		}
+	}
 	parts, err := r.Participants(ctx, tenant, isoConv)
-	if err != nil || len(parts) != 1 || parts[0].DisplayName != label {
+	if err != nil || len(parts) != 2 || parts[0].DisplayName != label || parts[1].DisplayName != label {
 		t.Errorf("Participants(%s): got %+v, %v", tenant, parts, err)
+	}
+	for _, p := range parts {
+		want := int64(0)
+		if p.Kind == store.PartAgent {
+			want = 1 // seedTenant marked the one message read
+		}
+		if p.ReadSeq != want {
+			t.Errorf("Participants(%s): %s has read up to %d, want %d", tenant, p.Kind, p.ReadSeq, want)
+		}
 	}
 	msgs, err := r.Messages(ctx, tenant, isoConv, 0, 100)
 	if err != nil || len(msgs) != 1 || msgs[0].Text != label {
@@ -205,6 +260,12 @@ func checkOwn(t *testing.T, ctx context.Context, r store.Reader, tenant, label s
 	if err != nil || s.CSRFToken != label {
 		t.Errorf("Session(%s): got %+v, %v", tenant, s, err)
 	}
+}
+
+// isoClosedFilters each select the seeded closed conversation.
+var isoClosedFilters = []store.ClosedFilter{
+	{},
+	{Kind: store.KindCustomer, QueueIDs: []string{isoQueue}, AgentID: isoUser, Before: at(0), Limit: 10},
 }
 
 func testTenantIsolation(t *testing.T, e *env) {
@@ -249,6 +310,9 @@ func testTenantIsolation(t *testing.T, e *env) {
 			"LeaveParticipant": func(tx store.Tx) error {
 				return tx.LeaveParticipant(b, isoConv, store.PartCustomer, isoCustomer, at(9))
 			},
+			"MarkRead": func(tx store.Tx) error {
+				return tx.MarkRead(b, isoConv, store.PartAgent, isoUser, 99)
+			},
 		}
 		for what, fn := range cases {
 			err := e.writeErr(fn)
@@ -268,13 +332,30 @@ func testTenantIsolation(t *testing.T, e *env) {
 			t.Errorf("conversation of tenant-a: state %q, want %q", conv.State, store.ConvQueued)
 		}
 		parts, err := e.s.Participants(e.ctx, "tenant-a", isoConv)
-		if err != nil || len(parts) != 1 || !parts[0].LeftAt.IsZero() {
+		if err != nil || len(parts) != 2 || !parts[0].LeftAt.IsZero() || !parts[1].LeftAt.IsZero() {
 			t.Errorf("participants of tenant-a: got %+v, %v", parts, err)
 		}
 		u, err := e.s.User(e.ctx, "tenant-a", isoUser)
 		if err != nil || u.State != store.StateLoggedOut {
 			t.Errorf("user of tenant-a: got %+v, %v; want state %q", u, err, store.StateLoggedOut)
 		}
+	})
+
+	t.Run("ParticipantsOfOtherTenantDoNotCount", func(t *testing.T) {
+		// Tenant d has conversations under tenant a's ids in which the user takes no part: finding
+		// them through tenant a's participant rows would be a leak.
+		e := e.in(t)
+		const d = "tenant-d"
+		createConversation(e, store.Conversation{TenantID: d, ID: isoConv, Kind: store.KindInternal,
+			State: store.ConvActive, CreatedAt: at(1)})
+		createConversation(e, store.Conversation{TenantID: d, ID: isoClosed, Kind: store.KindCustomer,
+			State: store.ConvClosed, CreatedAt: at(-10), ClosedAt: at(-5)})
+		convs, err := e.s.UserConversations(e.ctx, d, isoUser)
+		empty(t, "UserConversations", convs, err)
+		convs, err = e.s.ClosedConversations(e.ctx, d, store.ClosedFilter{AgentID: isoUser})
+		empty(t, "ClosedConversations", convs, err)
+		err = e.writeErr(func(tx store.Tx) error { return tx.MarkRead(d, isoConv, store.PartAgent, isoUser, 99) })
+		isErr(t, "MarkRead", err, store.ErrNotFound)
 	})
 
 	t.Run("SameIDsInTwoTenants", func(t *testing.T) {
