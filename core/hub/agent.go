@@ -126,7 +126,8 @@ func (h *Hub) Accept(ctx context.Context, tenant, userID, convID string) (Conver
 	if err != nil {
 		return ConversationView{}, notFound(err)
 	}
-	return h.view(ctx, c)
+	v, err := h.view(ctx, c)
+	return h.withSLA(tenant, v), err
 }
 
 // Reject declines the conversation offered to the agent; it goes to the next agent.

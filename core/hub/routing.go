@@ -13,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/core/store"
 	"github.com/switchboardhq/switchboard/sdk"
 	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
+	"github.com/switchboardhq/switchboard/sdk/richtext"
 )
 
 // The routing engine is pure; this file is its I/O: it feeds the engine events under h.mu and
@@ -187,9 +188,18 @@ func (h *Hub) assign(ctx context.Context, d routing.Decision) error {
 			return err
 		}
 		if previous = c.AgentID; previous != "" && previous != d.Agent.ID {
-			// A transfer to a named agent: the sender leaves the chat.
+			// A transfer to a named agent: the sender leaves the chat, and the transcript says so.
 			err := tx.LeaveParticipant(c.TenantID, c.ID, store.PartAgent, previous, now)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			from := "An agent"
+			if p, err := tx.User(ctx, c.TenantID, previous); err == nil {
+				from = p.DisplayName
+			}
+			note := from + " transferred the chat to " + u.DisplayName + "."
+			if _, err := tx.AppendMessage(store.Message{TenantID: c.TenantID, ConversationID: c.ID, SenderKind: store.PartSystem,
+				SenderName: "Switchboard", Text: note, HTML: richtext.FromText(note), CreatedAt: now}); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ import type { AgentState } from "./api";
 import { ChatPane, ChatTable } from "./chats";
 import { CustomerPanel } from "./customer";
 import type { Desk } from "./desk";
+import { BellIcon, BellOffIcon } from "./icons";
 import { OfferDialog } from "./offer";
 import { useStore, type State, type Store } from "./state";
 import { SupervisorView } from "./supervisor";
@@ -138,7 +139,7 @@ function TopBar({ s, desk }: { s: State; desk: Desk }) {
           title={s.alerts ? "Sound and title blink on: click to turn off" : "Sound and title blink off: click to turn on"}
           onClick={() => desk.store.setAlerts(!s.alerts)}
         >
-          {s.alerts ? "🔔" : "🔕"}
+          {s.alerts ? <BellIcon /> : <BellOffIcon />}
         </button>
         <span class="who" id="who">
           {u.display_name}

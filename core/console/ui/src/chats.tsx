@@ -2,6 +2,8 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, conversationPath, type AgentInfo, type Conversation, type Message } from "./api";
 import type { Desk } from "./desk";
 import { SafeHTML } from "./html";
+import { CloseIcon, DownloadIcon, LinkIcon, PopOutIcon, TransferIcon } from "./icons";
+import type { JSX } from "preact";
 import type { Chat, PendingMessage, State } from "./state";
 import { channelLabel, chatTitle, clock, cls, fullName, since, stateLabels, useNow } from "./util";
 
@@ -81,15 +83,15 @@ export function ChatPane({ s, desk, chat, popout }: { s: State; desk: Desk; chat
       <div class="pane-actions">
         {v.kind === "customer" && v.state === "active" && (
           <button type="button" class="ghost" data-action="transfer" aria-expanded={panel === "transfer"} onClick={() => setPanel(panel === "transfer" ? "" : "transfer")}>
-            Transfer
+            <TransferIcon /> Transfer
           </button>
         )}
         <button type="button" class="ghost" data-action="transcript" aria-expanded={panel === "transcript"} onClick={() => setPanel(panel === "transcript" ? "" : "transcript")}>
-          Save transcript
+          <DownloadIcon /> Save transcript
         </button>
         {!popout && (
           <button type="button" class="ghost" data-action="popout" title="Open in its own window" onClick={() => desk.popOut(v.id)}>
-            Pop out
+            <PopOutIcon /> Pop out
           </button>
         )}
         {v.state === "active" && (
@@ -99,7 +101,7 @@ export function ChatPane({ s, desk, chat, popout }: { s: State; desk: Desk; chat
         )}
         {!popout && (
           <button type="button" class="icon-button" data-action="close" title="Close this pane (the chat stays in your list)" onClick={() => desk.store.closePane(v.id)}>
-            ✕
+            <CloseIcon />
           </button>
         )}
       </div>
@@ -171,7 +173,7 @@ function MessageList({ chat, me, desk }: { chat: Chat; me: string; desk: Desk })
     <ol class="messages" ref={ref} onScroll={onScroll} aria-live="polite">
       {!chat.loaded && <li class="system">Loading…</li>}
       {chat.messages.map((m) => (
-        <MessageItem key={m.seq} m={m} mine={m.sender_kind === "agent" && m.sender_id === me} />
+        <MessageItem key={m.seq} m={m} mine={m.sender_kind === "agent" && m.sender_id === me} customer={chat.view.customer.display_name} />
       ))}
       {chat.pending.map((p) => (
         <PendingItem key={p.clientId} p={p} retry={() => desk.retrySend(chat.view.id, p.clientId)} />
@@ -180,12 +182,12 @@ function MessageList({ chat, me, desk }: { chat: Chat; me: string; desk: Desk })
   );
 }
 
-function MessageItem({ m, mine }: { m: Message; mine: boolean }) {
+function MessageItem({ m, mine, customer }: { m: Message; mine: boolean; customer: string }) {
   return (
     <li class={cls("msg", m.sender_kind, mine && "mine")} data-seq={m.seq}>
       {m.sender_kind !== "system" && (
         <div class="meta">
-          <span class="from">{mine ? "You" : m.sender_name || m.sender_kind}</span>
+          <span class="from">{mine ? "You" : m.sender_name || (m.sender_kind === "customer" ? customer : m.sender_kind)}</span>
           <time dateTime={m.created_at}>{clock(m.created_at)}</time>
         </div>
       )}
@@ -219,6 +221,8 @@ function PendingItem({ p, retry }: { p: PendingMessage; retry: () => void }) {
   );
 }
 
+const blank = (el: HTMLElement | null) => !el || (!el.textContent?.trim() && !el.querySelector("li"));
+
 // Composer edits rich text; the hub receives its HTML and sanitizes it before anyone sees it.
 function Composer({ desk, id }: { desk: Desk; id: string }) {
   const ed = useRef<HTMLDivElement>(null);
@@ -239,13 +243,14 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
     }
   };
   const exec = (cmd: string, value?: string) => {
-    restore();
+    // The toolbar keeps the editor's focus and selection; only the link form takes them away.
+    if (document.activeElement !== ed.current) restore();
     document.execCommand(cmd, false, value);
     keep();
-    setEmpty(!ed.current?.textContent?.trim());
+    setEmpty(blank(ed.current));
   };
   const code = () => {
-    restore();
+    if (document.activeElement !== ed.current) restore();
     const sel = getSelection();
     if (!sel || !sel.rangeCount || sel.isCollapsed) return;
     const r = sel.getRangeAt(0);
@@ -258,6 +263,12 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
   const send = () => {
     const el = ed.current;
     if (!el || !el.textContent?.trim()) return;
+    // An Enter at the end of a list leaves an empty item behind, and editing leaves empty lines
+    // around the text.
+    el.querySelectorAll("li").forEach((li) => !li.textContent?.trim() && li.remove());
+    const empty = (n: ChildNode | null) => !!n && (n.nodeName === "BR" || (!n.textContent?.trim() && !(n as Element).querySelector?.("li")));
+    while (empty(el.firstChild)) el.firstChild!.remove();
+    while (empty(el.lastChild)) el.lastChild!.remove();
     const html = el.innerHTML;
     const text = el.innerText;
     el.innerHTML = "";
@@ -283,7 +294,7 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
     document.addEventListener("selectionchange", onSel);
     return () => document.removeEventListener("selectionchange", onSel);
   }, []);
-  const tool = (label: string, title: string, fn: () => void, name: string) => (
+  const tool = (label: string | JSX.Element, title: string, fn: () => void, name: string) => (
     <button type="button" class="tool" title={title} aria-label={title} data-tool={name} onMouseDown={(e) => e.preventDefault()} onClick={fn}>
       {label}
     </button>
@@ -295,7 +306,7 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
         {tool("I", "Italic (Ctrl+I)", () => exec("italic"), "italic")}
         {tool("•", "Bulleted list", () => exec("insertUnorderedList"), "ul")}
         {tool("1.", "Numbered list", () => exec("insertOrderedList"), "ol")}
-        {tool("🔗", "Link", () => setLink(""), "link")}
+        {tool(<LinkIcon />, "Link", () => setLink(""), "link")}
         {tool("</>", "Code", code, "code")}
       </div>
       {link !== null && (
@@ -308,20 +319,22 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
         </form>
       )}
       <div class="editor-row">
+        <div class="editor-wrap">
+        {empty && <span class="placeholder">Write a reply… (Enter sends, Shift+Enter for a new line)</span>}
         <div
           ref={ed}
-          class={cls("editor", empty && "is-empty")}
+          class="editor"
           contentEditable
           role="textbox"
           aria-multiline="true"
           aria-label="Message"
-          data-placeholder="Write a reply… (Enter sends, Shift+Enter for a new line)"
           onKeyDown={onKey}
           onInput={() => {
-            setEmpty(!ed.current?.textContent?.trim());
+            setEmpty(blank(ed.current));
             desk.typed(id);
           }}
         />
+        </div>
         <button type="button" class="primary send" onClick={send} disabled={empty}>
           Send
         </button>

@@ -11,8 +11,9 @@ export function CustomerPanel({ desk, chat }: { desk: Desk; chat: Chat }) {
   const id = v.customer.id;
   const [card, setCard] = useState<CustomerCard | null>(null);
   useEffect(() => {
+    if (!id || card?.customer.id === id) return; // just created here
     setCard(null);
-    if (id) api<CustomerCard>("GET", `/customers/${encodeURIComponent(id)}`).then(setCard).catch((e) => desk.notice(e));
+    api<CustomerCard>("GET", `/customers/${encodeURIComponent(id)}`).then(setCard).catch((e) => desk.notice(e));
   }, [id]);
   return (
     <aside class="customer-panel" id="customer" aria-label="Customer">
@@ -77,8 +78,8 @@ function NewCustomer({ desk, chat, onCreated }: { desk: Desk; chat: Chat; onCrea
     setBusy(true);
     try {
       const card = await api<CustomerCard>("POST", `${conversationPath(chat.view.id)}/customer`, body);
-      desk.store.patchChat(chat.view.id, (ch) => ({ view: { ...ch.view, customer: { ...ch.view.customer, ...card.customer } } }));
       onCreated(card);
+      desk.store.patchChat(chat.view.id, (ch) => ({ view: { ...ch.view, customer: { ...ch.view.customer, ...card.customer } } }));
     } catch (err) {
       desk.notice(err);
     } finally {

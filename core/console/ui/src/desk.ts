@@ -157,7 +157,11 @@ export class Desk {
           break;
         }
         const isNew = !s.state.chats[v.id];
-        s.upsertConversation(v);
+        s.upsertConversation(v, false);
+        if (isNew && v.kind === "customer") {
+          // The full view says whether the customer already waits for a reply.
+          api<Conversation>("GET", conversationPath(v.id)).then((full) => s.upsertConversation(full)).catch(() => {});
+        }
         if (isNew && v.kind === "internal" && v.agent_id !== s.state.user?.id) this.alerts.ring(`Chat from ${v.peer?.display_name ?? "a colleague"}`);
         if (isNew && s.state.popout === null && v.kind === "customer" && v.state === "active") s.openChat(v.id);
         this.quietIfIdle();

@@ -108,11 +108,14 @@ export class Store {
     });
   }
 
-  upsertConversation(v: Conversation) {
+  // upsertConversation stores a conversation's new view. Views pushed on state changes carry no
+  // SLA wait (withSLA false): the chat keeps what messages and earlier views told.
+  upsertConversation(v: Conversation, withSLA = true) {
     this.set((s) => {
       const old = s.chats[v.id];
+      const sla = withSLA || !old ? {} : { waiting_since: old.view.waiting_since, past_sla: old.view.past_sla };
       const chat: Chat = old
-        ? { ...old, view: { ...v, unread: undefined } }
+        ? { ...old, view: { ...v, ...sla, unread: undefined } }
         : { view: v, messages: [], loaded: false, unread: v.unread ?? 0, typing: false, pending: [] };
       return { chats: { ...s.chats, [v.id]: chat }, offers: s.offers.filter((o) => o.conversation.id !== v.id) };
     });

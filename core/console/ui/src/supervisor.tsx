@@ -157,7 +157,7 @@ function Transcripts({ desk }: { desk: Desk }) {
               {shown.messages.map((m) => (
                 <li class={cls("msg", m.sender_kind)}>
                   <div class="meta">
-                    <span class="from">{m.sender_name || m.sender_kind}</span>
+                    <span class="from">{m.sender_name || (m.sender_kind === "customer" ? shown.v.customer.display_name : m.sender_kind)}</span>
                     <time>{clock(m.created_at)}</time>
                   </div>
                   <SafeHTML class="body" html={m.html} />

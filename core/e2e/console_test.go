@@ -1,0 +1,611 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+)
+
+// The console's acceptance tests: real Chromium, one browser context (own cookies) per person,
+// the hub as its own process, customers on the demo web chat page.
+
+// people starts Chromium and returns a function that opens a fresh browser context for one
+// person, with its own cookie jar, as a separate browser profile would.
+func people(t *testing.T) func() context.Context {
+	t.Helper()
+	root := browser(t)
+	if err := chromedp.Do(root); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	n := 0
+	return func() context.Context {
+		ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+		n++
+		name := fmt.Sprintf("failed-%s-%d.png", t.Name(), n)
+		t.Cleanup(func() {
+			if t.Failed() {
+				screenshot(ctx, name) // what the person saw, for whoever debugs it
+			}
+			cancel()
+		})
+		return ctx
+	}
+}
+
+// consoleURL fails the test early when the hub was built without the console's front end.
+func consoleURL(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatalf("console page: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("console page: %d: build the front end first (make ui; make test does)", res.StatusCode)
+	}
+	return base + "/"
+}
+
+func signIn(t *testing.T, ctx context.Context, base, username string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(consoleURL(t, base)),
+		chromedp.WaitVisible(`#login input[name=username]`),
+		chromedp.SetValue(`#login input[name=tenant]`, "acme"),
+		chromedp.SendKeys(`#login input[name=username]`, username),
+		chromedp.SendKeys(`#login input[name=password]`, password),
+		chromedp.Click(`#login button`),
+		chromedp.WaitVisible(`#desk[data-ready]`),
+		chromedp.WaitReady(`#connection[data-state=online]`),
+	)
+	if err != nil {
+		t.Fatalf("%s signs in: %v", username, err)
+	}
+}
+
+// chooseState picks a state in the top bar's switcher as a person does.
+func chooseState(t *testing.T, ctx context.Context, state string) {
+	t.Helper()
+	choose(t, ctx, `#state`, state)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`.presence .dot.state-`+state)); err != nil {
+		t.Fatalf("state %s: %v", state, err)
+	}
+}
+
+// choose sets a select's value and fires its change event.
+func choose(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+		`(() => { const s = document.querySelector(%q); s.value = %q; return s.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value)))
+	if err != nil {
+		t.Fatalf("choose %s in %s: %v", value, sel, err)
+	}
+}
+
+func count(ctx context.Context, sel string) int {
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func textOf(ctx context.Context, sel string) string {
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`Array.from(document.querySelectorAll(%q)).map(e => e.textContent).join("\n")`, sel)))
+	return s
+}
+
+func attr(ctx context.Context, sel, name string) string {
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`(document.querySelector(%q) || {getAttribute: () => ""}).getAttribute(%q) || ""`, sel, name)))
+	return s
+}
+
+// webCustomer opens the demo page in its own browser context and starts a chat.
+func webCustomer(t *testing.T, ctx context.Context, base, nickname, email string) {
+	t.Helper()
+	prechat := `[data-switchboard=prechat]`
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/c/webchat/demo"),
+		chromedp.WaitVisible(`[data-switchboard=launcher]`),
+		chromedp.Click(`[data-switchboard=launcher]`),
+		chromedp.WaitVisible(prechat+` input[name=nickname]`),
+		chromedp.SendKeys(prechat+` input[name=nickname]`, nickname),
+		chromedp.SendKeys(prechat+` input[name=email]`, email),
+		chromedp.Click(`[data-switchboard=start]`),
+		chromedp.WaitVisible(`[data-switchboard=input]`),
+	)
+	if err != nil {
+		t.Fatalf("customer %s starts a chat: %v", nickname, err)
+	}
+}
+
+func customerSays(t *testing.T, ctx context.Context, text string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.SendKeys(`[data-switchboard=input]`, text),
+		chromedp.Click(`[data-switchboard=send]`),
+	)
+	if err != nil {
+		t.Fatalf("customer says %q: %v", text, err)
+	}
+}
+
+// acceptOffer waits for the offer dialog, checks what it tells, accepts, and returns the id.
+func acceptOffer(t *testing.T, ctx context.Context, wantCustomer string) string {
+	t.Helper()
+	card := `#offers .offer-card`
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(card+` [data-action=accept]`)); err != nil {
+		t.Fatalf("offer dialog: %v", err)
+	}
+	id := attr(ctx, card, "data-id")
+	if got := textOf(ctx, card+` .offer-customer`); !strings.Contains(got, wantCustomer) {
+		t.Errorf("the offer names the customer %q, want %q", got, wantCustomer)
+	}
+	for _, f := range []string{".offer-channel", ".offer-queue", ".offer-language", ".offer-wait", ".countdown .secs"} {
+		if strings.TrimSpace(textOf(ctx, card+" "+f)) == "" {
+			t.Errorf("the offer dialog shows no %s", f)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(card+` [data-action=accept]`), chromedp.WaitVisible(pane(id)+` .editor`)); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	return id
+}
+
+func pane(id string) string { return `.pane[data-id="` + id + `"]` }
+func row(id string) string  { return `tr[data-id="` + id + `"]` }
+
+// reply types into a chat's composer and sends with Enter.
+func reply(t *testing.T, ctx context.Context, id string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	all := append([]chromedp.Action[chromedp.Void]{chromedp.Click(pane(id) + ` .editor`)}, steps...)
+	all = append(all, chromedp.SendKeys(pane(id)+` .editor`, "\r"))
+	if err := chromedp.Do(ctx, all...); err != nil {
+		t.Fatalf("reply in %s: %v", id, err)
+	}
+}
+
+func tool(id, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(pane(id) + ` [data-tool=` + name + `]`)
+}
+
+func waitCount(t *testing.T, ctx context.Context, sel string, want int, what string) {
+	t.Helper()
+	got := -1
+	if !poll(15*time.Second, func() bool { got = count(ctx, sel); return got == want }) {
+		t.Fatalf("%s: %d of %s, want %d", what, got, sel, want)
+	}
+}
+
+func waitAttr(t *testing.T, ctx context.Context, sel, name, want, what string) {
+	t.Helper()
+	got := ""
+	if !poll(15*time.Second, func() bool { got = attr(ctx, sel, name); return got == want }) {
+		t.Fatalf("%s: %s[%s] = %q, want %q", what, sel, name, got, want)
+	}
+}
+
+// TestConsoleWorkflow is the console's main acceptance path: two agents and a supervisor in
+// their own browser profiles, a customer on the demo page; offer, accept, formatted messages,
+// the blue and red icons, a transfer, the end, post-processing, the transcript download.
+func TestConsoleWorkflow(t *testing.T) {
+	open := people(t)
+	h := startHub(t, hubOptions{
+		queueExtra: ", response_target: 3s",
+		extraUsers: "      - {username: carl, display_name: Carl Seller, group: sales, queues: [sales], password: " + password + "}\n",
+	})
+	alice, bob, sam, cust := open(), open(), open(), open()
+	signIn(t, alice, h.url, "alice")
+	signIn(t, bob, h.url, "bob")
+	signIn(t, sam, h.url, "sam")
+	chooseState(t, alice, "available")
+
+	webCustomer(t, cust, h.url, "Dana", "dana@example.com")
+	customerSays(t, cust, "Where is my parcel?")
+	screenshotTo(alice, "console-offer.png")
+	id := acceptOffer(t, alice, "Dana")
+
+	// The title bar names the customer; the customer panel offers to create the record.
+	if got := textOf(alice, pane(id)+` .titlebar h3`); !strings.Contains(got, "Dana") || !strings.Contains(got, "dana@example.com") {
+		t.Errorf("title bar %q: want nickname and email", got)
+	}
+	waitCount(t, alice, pane(id)+` li.msg.customer`, 1, "the customer's first message in the chat window")
+
+	// The customer waits for the first reply: blue.
+	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-waiting", "blue icon while the customer waits")
+
+	// A formatted reply: bold from the toolbar, then plain text.
+	reply(t, alice, id,
+		tool(id, "bold"), chromedp.SendKeys(pane(id)+` .editor`, "Today"), tool(id, "bold"),
+		chromedp.SendKeys(pane(id)+` .editor`, " it ships."),
+	)
+	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-ok", "the icon clears after the reply")
+	if err := chromedp.Do(cust, chromedp.WaitVisible(`[data-switchboard=agent] b`)); err != nil {
+		t.Fatalf("the customer sees the bold reply: %v", err)
+	}
+
+	// The customer asks again and the 3 s response target passes: blue, then red.
+	customerSays(t, cust, "Which papers do I need?")
+	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-waiting", "blue icon for the next question")
+	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-late", "red icon past the SLA")
+	screenshotTo(alice, "console-agent.png")
+	// Enter in a list adds an item; the button (or Ctrl+Enter) sends.
+	err := chromedp.Do(alice,
+		chromedp.Click(pane(id)+` .editor`), tool(id, "ul"),
+		chromedp.SendKeys(pane(id)+` .editor`, "tracking\rinvoice"),
+		chromedp.Click(pane(id)+` button.send`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(cust, chromedp.WaitVisible(`[data-switchboard=agent] ul li`)); err != nil {
+		t.Fatalf("the customer sees the list: %v", err)
+	}
+	if n := count(cust, `[data-switchboard=agent] ul li`); n != 2 {
+		t.Errorf("the customer sees %d list items, want 2", n)
+	}
+	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-ok", "the red icon clears after the reply")
+
+	// Create the customer and a case from the chat.
+	steps(t, alice, "create the customer and a case",
+		chromedp.WaitVisible(`#customer [data-action=create-customer]`),
+		chromedp.SendKeys(`#customer input[name=first_name]`, "Dana"),
+		chromedp.SendKeys(`#customer input[name=last_name]`, "Scully"),
+		chromedp.Click(`#customer [data-action=create-customer]`),
+		chromedp.WaitVisible(`#customer .record`),
+		chromedp.Click(`#customer [data-action=new-case]`),
+		chromedp.SendKeys(`#customer input[name=subject]`, "Parcel late"),
+		chromedp.Click(`#customer [data-action=create-case]`),
+		chromedp.WaitVisible(`#cases li.case`),
+	)
+
+	// Transfer to Bob, who accepts in his own console; the chat leaves Alice.
+	chooseState(t, bob, "available")
+	err = chromedp.Do(alice, chromedp.Click(pane(id)+` [data-action=transfer]`), chromedp.WaitVisible(pane(id)+` .transfer select`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !poll(10*time.Second, func() bool { return count(alice, pane(id)+` .transfer option[value="agent:bob"]:not([disabled])`) == 1 }) {
+		t.Fatal("Bob is not offered as an available transfer target")
+	}
+	choose(t, alice, pane(id)+` .transfer select`, "agent:bob")
+	if err := chromedp.Do(alice, chromedp.Click(pane(id)+` .transfer button.primary`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := acceptOffer(t, bob, "Dana"); got != id {
+		t.Fatalf("Bob was offered %s, want %s", got, id)
+	}
+	waitCount(t, alice, `#chats `+row(id), 0, "the transferred chat leaves Alice's table")
+	waitCount(t, bob, pane(id)+` li.msg.customer`, 2, "Bob sees the history")
+	if err := chromedp.Do(bob, chromedp.WaitVisible(`#customer .record`)); err != nil {
+		t.Fatalf("Bob's screen pop shows the customer record Alice created: %v", err)
+	}
+	reply(t, bob, id, chromedp.SendKeys(pane(id)+` .editor`, "Bob here, I have your case."))
+	customerSays(t, cust, "Thanks, bye")
+	waitCount(t, bob, pane(id)+` li.msg.customer`, 3, "the customer's goodbye")
+
+	// End, save the transcript, post-processing.
+	err = chromedp.Do(bob,
+		chromedp.Click(pane(id)+` [data-action=end]`),
+		chromedp.WaitVisible(pane(id)+` form.wrapup`),
+		chromedp.Click(pane(id)+` [data-action=transcript]`),
+	)
+	if err != nil {
+		t.Fatalf("end the chat: %v", err)
+	}
+	for _, format := range []string{"text", "html"} {
+		got := download(t, bob, pane(id)+` a[data-format=`+format+`]`)
+		for _, want := range []string{"Dana", "Where is my parcel?", "Today", "it ships", "Which papers do I need?", "tracking", "invoice", "transferred", "Bob here, I have your case.", "Thanks, bye"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("the %s transcript lacks %q:\n%s", format, want, got)
+			}
+		}
+		if format == "html" && (!strings.Contains(got, "<b>Today</b>") || strings.Contains(got, "<script")) {
+			t.Errorf("the HTML transcript keeps formatting and nothing else:\n%s", got)
+		}
+	}
+	choose(t, bob, pane(id)+` select[name=disposition]`, "Resolved")
+	err = chromedp.Do(bob,
+		chromedp.SendKeys(pane(id)+` textarea[name=notes]`, "Parcel re-sent"),
+		chromedp.Click(pane(id)+` [data-action=wrapup]`),
+		chromedp.WaitNotPresent(`#chats `+row(id)),
+	)
+	if err != nil {
+		t.Fatalf("end post-processing: %v", err)
+	}
+
+	// The supervisor sees the queue's breach, the agents and the finished chat.
+	err = chromedp.Do(sam,
+		chromedp.Click(`#tab-supervisor`),
+		chromedp.WaitVisible(`#sup-queues tr[data-queue=support]`),
+		chromedp.WaitVisible(`#sup-agents li[data-username=alice]`),
+		chromedp.WaitVisible(`#transcripts tr[data-id="`+id+`"]`),
+	)
+	if err != nil {
+		t.Fatalf("supervisor view: %v", err)
+	}
+	if got := strings.TrimSpace(textOf(sam, `#sup-queues tr[data-queue=support] .breaches`)); got == "0" || got == "" {
+		t.Errorf("the support queue shows %q SLA breaches, want at least 1", got)
+	}
+	if err := chromedp.Do(sam, chromedp.Click(`#transcripts tr[data-id="`+id+`"]`), chromedp.WaitVisible(`#transcript-view li.msg`)); err != nil {
+		t.Fatalf("open the finished chat's transcript: %v", err)
+	}
+	if got := textOf(sam, `#transcript-view`); !strings.Contains(got, "Thanks, bye") || !strings.Contains(got, "Resolved") {
+		t.Errorf("the supervisor's transcript view: %q", got)
+	}
+	screenshotTo(sam, "console-supervisor.png")
+}
+
+// download clicks a download link and returns the file the browser saved.
+func download(t *testing.T, ctx context.Context, link string) string {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+	})
+	if err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(link)); err != nil {
+		t.Fatalf("click %s: %v", link, err)
+	}
+	var data []byte
+	if !poll(15*time.Second, func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "transcript-*"))
+		for _, f := range files {
+			if !strings.HasSuffix(f, ".crdownload") {
+				data, _ = os.ReadFile(f)
+				return len(data) > 0
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no file downloaded from %s", link)
+	}
+	return string(data)
+}
+
+func screenshotTo(ctx context.Context, name string) { screenshot(ctx, name) }
+
+// steps runs actions one by one, each within 20 s, and names the one that failed.
+func steps(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	for i, a := range actions {
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := chromedp.Do(sctx, a)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s, step %d: %v", what, i+1, err)
+		}
+	}
+}
+
+// TestConsoleTeamChat: an agent-to-agent chat arrives without an offer with a blinking unread
+// count that reading and replying clear; agents see their own group only, supervisors all.
+func TestConsoleTeamChat(t *testing.T) {
+	open := people(t)
+	h := startHub(t, hubOptions{
+		extraUsers: "      - {username: carl, display_name: Carl Seller, group: sales, queues: [sales], password: " + password + "}\n",
+	})
+	alice, bob, sam := open(), open(), open()
+	signIn(t, alice, h.url, "alice")
+	signIn(t, bob, h.url, "bob")
+	signIn(t, sam, h.url, "sam")
+
+	// Alice sees her group; Carl of sales is not there. Sam, a supervisor, sees him.
+	err := chromedp.Do(alice, chromedp.Click(`#tab-team`), chromedp.WaitVisible(`tr.agent-row[data-username=bob]`))
+	if err != nil {
+		t.Fatalf("Alice's team list: %v", err)
+	}
+	if n := count(alice, `tr.agent-row[data-username=carl]`); n != 0 {
+		t.Error("an agent sees an agent of another group")
+	}
+	if err := chromedp.Do(sam, chromedp.Click(`#tab-team`), chromedp.WaitVisible(`tr.agent-row[data-username=carl]`)); err != nil {
+		t.Fatalf("a supervisor sees every group's agents: %v", err)
+	}
+	if a := login(t, h.url, "acme", "alice"); a.call("POST", "/api/v1/chats", map[string]string{"username": "carl"}, nil) != 404 {
+		t.Error("an agent can start a chat with another group's agent")
+	}
+
+	// Bob starts a chat with Alice and writes twice.
+	err = chromedp.Do(bob,
+		chromedp.Click(`#tab-team`),
+		chromedp.Click(`tr.agent-row[data-username=alice] [data-action=start-chat]`),
+		chromedp.WaitVisible(`#team-chats tr`),
+	)
+	if err != nil {
+		t.Fatalf("Bob starts a chat: %v", err)
+	}
+	id := attr(bob, `#team-chats tr`, "data-id")
+	reply(t, bob, id, chromedp.SendKeys(pane(id)+` .editor`, "Can you look at order 1234?"))
+	reply(t, bob, id, chromedp.SendKeys(pane(id)+` .editor`, "It is urgent."))
+
+	// It arrives at Alice without an offer, with a blinking unread count of 2.
+	if err := chromedp.Do(alice, chromedp.Click(`#tab-chats`), chromedp.WaitVisible(`#team-chats `+row(id)+` .unread.blink`)); err != nil {
+		t.Fatalf("the chat arrives at Alice: %v", err)
+	}
+	if count(alice, `#offers`) != 0 {
+		t.Error("an agent-to-agent chat came as an offer")
+	}
+	waitCount(t, alice, `#team-chats `+row(id)+` .unread`, 1, "unread badge")
+	if got := strings.TrimSpace(textOf(alice, `#team-chats `+row(id)+` .unread`)); got != "2" {
+		t.Errorf("unread count %q, want 2", got)
+	}
+	// Reading and replying clear it, for good: a reload shows none.
+	if err := chromedp.Do(alice, chromedp.Click(`#team-chats `+row(id)), chromedp.WaitVisible(pane(id)+` li.msg`)); err != nil {
+		t.Fatal(err)
+	}
+	reply(t, alice, id, chromedp.SendKeys(pane(id)+` .editor`, "On it."))
+	waitCount(t, alice, `#team-chats `+row(id)+` .unread`, 0, "the reply clears the unread count")
+	if err := chromedp.Do(bob, chromedp.WaitVisible(pane(id)+` li.msg:not(.mine)`)); err != nil {
+		t.Fatalf("Bob gets the answer: %v", err)
+	}
+	if err := chromedp.Do(alice, chromedp.Reload(), chromedp.WaitVisible(`#team-chats `+row(id))); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, alice, `#connection[data-state=online]`, 1, "reconnected after reload")
+	if n := count(alice, `#team-chats `+row(id)+` .unread`); n != 0 {
+		t.Error("after a reload the read chat shows unread messages again")
+	}
+	// Either side ends it.
+	if err := chromedp.Do(bob, chromedp.Click(pane(id)+` [data-action=end]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, alice, `#team-chats `+row(id), 0, "the ended chat leaves Alice's list")
+}
+
+// TestConsoleRendersHostileContentHarmlessly: markup a customer types shows as text, and
+// hostile HTML from a colleague is stripped; no script runs in the console.
+func TestConsoleRendersHostileContentHarmlessly(t *testing.T) {
+	open := people(t)
+	h := startHub(t, hubOptions{})
+	alice, cust := open(), open()
+	signIn(t, alice, h.url, "alice")
+	chooseState(t, alice, "available")
+	webCustomer(t, cust, h.url, "Mallory", "mallory@example.com")
+	hostile := `<img src=x onerror="window.pwned=1;document.title='pwned'"><script>window.pwned=2</script><a href="javascript:window.pwned=3">x</a>`
+	customerSays(t, cust, hostile)
+	id := acceptOffer(t, alice, "Mallory")
+	waitCount(t, alice, pane(id)+` li.msg.customer`, 1, "the hostile message")
+	if got := textOf(alice, pane(id)+` li.msg.customer .body`); !strings.Contains(got, `<img src=x onerror=`) {
+		t.Errorf("the customer's markup is not shown as text: %q", got)
+	}
+
+	// A colleague's HTML goes through the hub's sanitizer and the console's.
+	bob := login(t, h.url, "acme", "bob")
+	var chat struct {
+		ID string `json:"id"`
+	}
+	bob.must("POST", "/api/v1/chats", map[string]string{"username": "alice"}, &chat)
+	bob.must("POST", "/api/v1/conversations/"+chat.ID+"/messages", map[string]string{"client_id": "h1",
+		"html": `<p><b>bold</b></p>` + hostile + `<iframe src="https://example.com"></iframe><p style="background:url(x)" onclick="window.pwned=4">click</p>`}, nil)
+	if err := chromedp.Do(alice, chromedp.WaitVisible(`#team-chats `+row(chat.ID)), chromedp.Click(`#team-chats `+row(chat.ID)), chromedp.WaitVisible(pane(chat.ID)+` li.msg b`)); err != nil {
+		t.Fatalf("open the colleague's chat: %v", err)
+	}
+	for _, sel := range []string{"img", "script", "iframe", "[onerror]", "[onclick]", "[style]", `a[href^="javascript"]`} {
+		if n := count(alice, `.messages `+sel); n != 0 {
+			t.Errorf("%d %s element(s) in the message list", n, sel)
+		}
+	}
+	// Give a script that slipped through every chance to run, then check it did not.
+	if err := chromedp.Do(alice, chromedp.Click(pane(chat.ID)+` li.msg .body`)); err != nil {
+		t.Fatal(err)
+	}
+	pwned, err := chromedp.Run(alice, chromedp.Evaluate[bool](`window.pwned !== undefined || document.title === "pwned"`))
+	if err != nil || pwned {
+		t.Fatalf("a script from a message ran in the console (%v)", err)
+	}
+	res, err := http.Get(h.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "default-src 'none'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+}
+
+// TestConsoleRecoversFromReloadAndDroppedSocket: the connection between Alice's browser and the
+// hub is cut mid-conversation; the console reconnects and catches up; every message shows once,
+// and again once after a reload.
+func TestConsoleRecoversFromReloadAndDroppedSocket(t *testing.T) {
+	open := people(t)
+	h := startHub(t, hubOptions{})
+	p := newCutProxy(t, strings.TrimPrefix(h.url, "http://"))
+	base := "http://" + p.addr
+	alice := open()
+	signIn(t, alice, base, "alice")
+	chooseState(t, alice, "available")
+	c := newCustomer(t, h.url, "Rita", "rita@example.com")
+	go c.run(ctxTimeout(t, 90*time.Second))
+	c.waitStarted(t)
+	c.say(ctxTimeout(t, 10*time.Second), "first")
+	id := acceptOffer(t, alice, "Rita")
+	waitCount(t, alice, pane(id)+` li.msg.customer`, 1, "first message")
+
+	for round := 0; round < 2; round++ {
+		p.cut()
+		if err := chromedp.Do(alice, chromedp.WaitVisible(`#reconnecting`)); err != nil {
+			t.Fatalf("the console does not notice the dropped connection: %v", err)
+		}
+		for i := 0; i < 3; i++ {
+			c.say(ctxTimeout(t, 10*time.Second), fmt.Sprintf("while away %d.%d", round, i))
+		}
+		waitCount(t, alice, `#connection[data-state=online]`, 1, "reconnected")
+		waitCount(t, alice, pane(id)+` li.msg.customer`, 1+3*(round+1), "messages after the reconnect")
+	}
+	reply(t, alice, id, chromedp.SendKeys(pane(id)+` .editor`, "Got all of them."))
+	if err := chromedp.Do(alice, chromedp.Reload(), chromedp.WaitVisible(`#desk[data-ready]`), chromedp.Click(`#chats `+row(id)), chromedp.WaitVisible(pane(id)+` li.msg.customer`)); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	waitCount(t, alice, pane(id)+` li.msg.customer`, 7, "customer messages after the reload")
+	waitCount(t, alice, pane(id)+` li.msg.mine`, 1, "the agent's reply after the reload")
+	got := textOf(alice, pane(id)+` li.msg.customer .body`)
+	want := []string{"first", "while away 0.0", "while away 0.1", "while away 0.2", "while away 1.0", "while away 1.1", "while away 1.2"}
+	if got != strings.Join(want, "\n") {
+		t.Errorf("messages in the console:\n%s\nwant, in order:\n%s", got, strings.Join(want, "\n"))
+	}
+	if !poll(10*time.Second, func() bool { _, r, _ := c.snapshot(); return len(r) == 1 }) {
+		t.Error("the customer did not get the reply exactly once")
+	}
+}
+
+// cutProxy forwards TCP to the hub and can cut every open connection, as a network does.
+type cutProxy struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{addr: ln.Addr().String()}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
