@@ -241,7 +241,6 @@ func TestConsoleWorkflow(t *testing.T) {
 	customerSays(t, cust, "Which papers do I need?")
 	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-waiting", "blue icon for the next question")
 	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-late", "red icon past the SLA")
-	screenshotTo(alice, "console-agent.png")
 	// Enter in a list adds an item; the button (or Ctrl+Enter) sends.
 	err := chromedp.Do(alice,
 		chromedp.Click(pane(id)+` .editor`), tool(id, "ul"),
@@ -271,6 +270,36 @@ func TestConsoleWorkflow(t *testing.T) {
 		chromedp.Click(`#customer [data-action=create-case]`),
 		chromedp.WaitVisible(`#cases li.case`),
 	)
+
+	// Two more customers: three chats side by side, each in the table.
+	var others []string
+	for _, name := range []string{"Ravi", "Mia"} {
+		c := newCustomer(t, h.url, name, strings.ToLower(name)+"@example.com")
+		go c.run(ctxTimeout(t, 150*time.Second))
+		c.waitStarted(t)
+		c.say(ctxTimeout(t, 10*time.Second), "Hello, "+name+" here. Can you help with my order?")
+		others = append(others, acceptOffer(t, alice, name))
+	}
+	waitCount(t, alice, `#chats tr.chat-row`, 3, "three chats in the table")
+	waitCount(t, alice, `.panes .pane`, 3, "three chats open side by side")
+	if err := chromedp.Do(alice, chromedp.Click(`#chats `+row(id))); err != nil {
+		t.Fatal(err)
+	}
+	screenshotTo(alice, "console-agent.png")
+
+	// The pop-out window's page (what "Pop out" opens) shows one chat with its history.
+	steps(t, alice, "pop-out page",
+		chromedp.Navigate(h.url+"/#pop="+others[0]),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`.popout `+pane(others[0])+` li.msg.customer`),
+	)
+	if got := textOf(alice, `.popout li.msg.customer .body`); !strings.Contains(got, "Ravi here") {
+		t.Errorf("the pop-out shows %q", got)
+	}
+	if n := count(alice, `.popout .pane`); n != 1 {
+		t.Errorf("the pop-out shows %d chats, want 1", n)
+	}
+	steps(t, alice, "back to the desk", chromedp.Navigate(h.url+"/"), chromedp.Reload(), chromedp.WaitVisible(`#chats `+row(id)))
 
 	// Transfer to Bob, who accepts in his own console; the chat leaves Alice.
 	chooseState(t, bob, "available")
@@ -388,6 +417,7 @@ func steps(t *testing.T, ctx context.Context, what string, actions ...chromedp.A
 		err := chromedp.Do(sctx, a)
 		cancel()
 		if err != nil {
+			screenshot(ctx, "failed-step.png")
 			t.Fatalf("%s, step %d: %v", what, i+1, err)
 		}
 	}

@@ -357,3 +357,38 @@ func TestPostProcessingCountsInLoad(t *testing.T) {
 		t.Fatalf("end wrap-up twice: %v", err)
 	}
 }
+
+func TestQueueStatusForSupervisors(t *testing.T) {
+	q := qc("q")
+	q.FirstResponseTarget, q.ResponseTarget = 30*time.Second, 30*time.Second
+	f := newFixture(t, q)
+	if _, ok := f.r.QueueStatus(tk("nope")); ok {
+		t.Fatal("an unknown queue has a status")
+	}
+	f.agent("a", "q", capacity(1))
+	f.agent("b", "q", capacity(1))
+	f.state("a", StateAvailable)
+	f.state("b", StateOnBreak)
+	f.arrive("c1", "q", 0, "")
+	f.wait(10 * time.Second)
+	f.arrive("c2", "q", 0, "")
+	f.accept("c1", "a")
+	f.arrive("c3", "q", 0, "")
+	v, _ := f.r.QueueStatus(tk("q"))
+	// c2 and c3 wait (a is full, b is on break); c2 has waited longest; c1 is active; one agent
+	// is available.
+	want := QueueView{Waiting: 2, Oldest: monday.Add(10 * time.Second), Active: 1, Eligible: 1}
+	if v != want {
+		t.Fatalf("status %+v, want %+v", v, want)
+	}
+	f.record(f.r.CustomerMessage(tk("c1"), f.now))
+	f.tick(31 * time.Second)
+	if v, _ := f.r.QueueStatus(tk("q")); v.PastSLA != 1 {
+		t.Errorf("the customer of c1 waits past the target: %+v", v)
+	}
+	f.end("c1")
+	v, _ = f.r.QueueStatus(tk("q"))
+	if v.Active != 1 || v.PastSLA != 0 {
+		t.Errorf("after the end: %+v (post-processing counts as active; an ended chat is not past its SLA)", v)
+	}
+}

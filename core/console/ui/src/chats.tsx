@@ -82,16 +82,16 @@ export function ChatPane({ s, desk, chat, popout }: { s: State; desk: Desk; chat
       <TitleBar v={v} />
       <div class="pane-actions">
         {v.kind === "customer" && v.state === "active" && (
-          <button type="button" class="ghost" data-action="transfer" aria-expanded={panel === "transfer"} onClick={() => setPanel(panel === "transfer" ? "" : "transfer")}>
-            <TransferIcon /> Transfer
+          <button type="button" class="ghost" data-action="transfer" title="Transfer to a queue or an agent" aria-expanded={panel === "transfer"} onClick={() => setPanel(panel === "transfer" ? "" : "transfer")}>
+            <TransferIcon /> <span class="label">Transfer</span>
           </button>
         )}
-        <button type="button" class="ghost" data-action="transcript" aria-expanded={panel === "transcript"} onClick={() => setPanel(panel === "transcript" ? "" : "transcript")}>
-          <DownloadIcon /> Save transcript
+        <button type="button" class="ghost" data-action="transcript" title="Download the transcript" aria-expanded={panel === "transcript"} onClick={() => setPanel(panel === "transcript" ? "" : "transcript")}>
+          <DownloadIcon /> <span class="label">Save transcript</span>
         </button>
         {!popout && (
           <button type="button" class="ghost" data-action="popout" title="Open in its own window" onClick={() => desk.popOut(v.id)}>
-            <PopOutIcon /> Pop out
+            <PopOutIcon /> <span class="label">Pop out</span>
           </button>
         )}
         {v.state === "active" && (
@@ -320,7 +320,7 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
       )}
       <div class="editor-row">
         <div class="editor-wrap">
-        {empty && <span class="placeholder">Write a reply… (Enter sends, Shift+Enter for a new line)</span>}
+        {empty && <span class="placeholder">Reply… Enter sends, Shift+Enter adds a line</span>}
         <div
           ref={ed}
           class="editor"

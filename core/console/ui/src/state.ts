@@ -46,15 +46,18 @@ export interface State {
 type Listener = () => void;
 
 const alertsKey = "switchboard.alerts";
+const openKey = "switchboard.open";
 
 export class Store {
   state: State;
   private listeners = new Set<Listener>();
 
   constructor(popout: string | null) {
+    // The panes a reload should reopen (per tab, like the rest of a session's layout).
+    const saved: string[] = popout ? [popout] : JSON.parse(sessionStorage.getItem(openKey) ?? "[]");
     this.state = {
-      user: null, checked: false, connection: "connecting", chats: {}, offers: [], open: popout ? [popout] : [],
-      focused: popout, tab: "chats", directory: null, alerts: localStorage.getItem(alertsKey) !== "off", notice: "",
+      user: null, checked: false, connection: "connecting", chats: {}, offers: [], open: saved,
+      focused: saved[saved.length - 1] ?? null, tab: "chats", directory: null, alerts: localStorage.getItem(alertsKey) !== "off", notice: "",
       popout,
     };
   }
@@ -67,6 +70,7 @@ export class Store {
   set(patch: Partial<State> | ((s: State) => Partial<State>)) {
     const p = typeof patch === "function" ? patch(this.state) : patch;
     this.state = { ...this.state, ...p };
+    if (p.open && !this.state.popout) sessionStorage.setItem(openKey, JSON.stringify(p.open));
     for (const fn of this.listeners) fn();
   }
 
