@@ -46,6 +46,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./core/store/sqlite/ ./sdk/richtext/ ./core/routing/
 	$(GO) test -run '^$$' -bench PluginStreamRoundTrip -benchtime 20000x ./core/e2e/
 	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x -timeout 20m ./core/e2e/
+	$(GO) test -run '^$$' -bench ConsoleLoad -benchtime 20x ./core/e2e/
 
 ## proto: regenerate sdk/proto with the pinned generators
 proto:

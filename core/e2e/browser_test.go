@@ -14,7 +14,7 @@ import (
 
 // browser starts headless Chromium for one test; it fails in CI and skips loudly elsewhere when
 // Chromium is missing.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {

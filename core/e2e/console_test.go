@@ -369,13 +369,14 @@ func TestConsoleWorkflow(t *testing.T) {
 	if got := strings.TrimSpace(textOf(sam, `#sup-queues tr[data-queue=support] .breaches`)); got == "0" || got == "" {
 		t.Errorf("the support queue shows %q SLA breaches, want at least 1", got)
 	}
+	screenshotTo(sam, "console-supervisor.png")
 	if err := chromedp.Do(sam, chromedp.Click(`#transcripts tr[data-id="`+id+`"]`), chromedp.WaitVisible(`#transcript-view li.msg`)); err != nil {
 		t.Fatalf("open the finished chat's transcript: %v", err)
 	}
 	if got := textOf(sam, `#transcript-view`); !strings.Contains(got, "Thanks, bye") || !strings.Contains(got, "Resolved") {
 		t.Errorf("the supervisor's transcript view: %q", got)
 	}
-	screenshotTo(sam, "console-supervisor.png")
+	screenshotTo(sam, "console-transcript.png")
 }
 
 // download clicks a download link and returns the file the browser saved.
@@ -638,4 +639,32 @@ func (p *cutProxy) cut() {
 		c.Close()
 	}
 	p.conns = nil
+}
+
+// TestConsoleShowsWhyTheSystemChangedTheState: an offer left to time out puts the agent On
+// Break; the console shows the new state and why, and alerts can be turned off for good.
+func TestConsoleShowsWhyTheSystemChangedTheState(t *testing.T) {
+	open := people(t)
+	h := startHub(t, hubOptions{offerTimeout: "5s", queueExtra: ", missed_offers_limit: 1"})
+	alice, cust := open(), open()
+	signIn(t, alice, h.url, "alice")
+	steps(t, alice, "turn alerts off", chromedp.Click(`#alerts`), chromedp.WaitReady(`#alerts[aria-pressed=false]`))
+	chooseState(t, alice, "available")
+	webCustomer(t, cust, h.url, "Otto", "otto@example.com")
+	steps(t, alice, "the offer arrives and times out",
+		chromedp.WaitVisible(`#offers .offer-card`),
+		chromedp.WaitNotPresent(`#offers`),
+		chromedp.WaitVisible(`.presence .dot.state-on_break`),
+		chromedp.WaitVisible(`#state-reason[data-reason=missed_offers_limit]`),
+	)
+	if got := textOf(alice, `#state-reason`); !strings.Contains(got, "missed offers") {
+		t.Errorf("the reason reads %q", got)
+	}
+	if v, _ := chromedp.Run(alice, chromedp.Value(`#state`)); v != "on_break" {
+		t.Errorf("the state switcher shows %q, want on_break", v)
+	}
+	if title, _ := chromedp.Run(alice, chromedp.Title()); strings.Contains(title, "●") {
+		t.Errorf("the title blinks with alerts off: %q", title)
+	}
+	steps(t, alice, "alerts stay off after a reload", chromedp.Reload(), chromedp.WaitReady(`#alerts[aria-pressed=false]`))
 }

@@ -8,7 +8,7 @@ import { OfferDialog } from "./offer";
 import { useStore, type State, type Store } from "./state";
 import { SupervisorView } from "./supervisor";
 import { TeamView } from "./team";
-import { cls, stateLabels } from "./util";
+import { cls, reasonText, stateLabels } from "./util";
 
 export function App({ store, desk }: { store: Store; desk: Desk }) {
   const s = useStore(store);
@@ -124,8 +124,8 @@ function TopBar({ s, desk }: { s: State; desk: Desk }) {
           ))}
         </select>
         {u.state_reason && (
-          <span class="reason" id="state-reason" title="Set by the system">
-            {u.state_reason}
+          <span class="reason" id="state-reason" data-reason={u.state_reason}>
+            {reasonText(u.state_reason)}
           </span>
         )}
       </div>

@@ -320,7 +320,7 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
       )}
       <div class="editor-row">
         <div class="editor-wrap">
-        {empty && <span class="placeholder">Reply… Enter sends, Shift+Enter adds a line</span>}
+        {empty && <span class="placeholder">Reply…</span>}
         <div
           ref={ed}
           class="editor"
@@ -328,6 +328,7 @@ function Composer({ desk, id }: { desk: Desk; id: string }) {
           role="textbox"
           aria-multiline="true"
           aria-label="Message"
+          title="Enter sends; Shift+Enter adds a line"
           onKeyDown={onKey}
           onInput={() => {
             setEmpty(blank(ed.current));

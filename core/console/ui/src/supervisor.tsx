@@ -4,7 +4,7 @@ import type { Desk } from "./desk";
 import { SafeHTML } from "./html";
 import type { State } from "./state";
 import { Load } from "./team";
-import { channelLabel, clock, cls, dateTime, duration, since, stateLabels, useNow } from "./util";
+import { channelLabel, clock, cls, dateTime, duration, reasonText, since, stateLabels, useNow } from "./util";
 
 const states = ["available", "on_break", "work_offline", "logged_out"] as const;
 
@@ -79,7 +79,7 @@ export function SupervisorView({ desk }: { desk: Desk; s: State }) {
                       </span>
                       {st !== "logged_out" && <Load a={a} />}
                       {a.state_since && <small class="muted">{since(a.state_since, now)}</small>}
-                      {a.state_reason && <small class="reason">{a.state_reason}</small>}
+                      {a.state_reason && <small class="reason">{reasonText(a.state_reason)}</small>}
                     </li>
                   ))}
                 </ul>

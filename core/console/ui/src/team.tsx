@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type AgentInfo } from "./api";
 import type { Desk } from "./desk";
 import type { State } from "./state";
-import { cls, stateLabels } from "./util";
+import { cls, reasonText, stateLabels } from "./util";
 
 // TeamView lists the colleagues the user may chat with: their functional group, or every group
 // for supervisors.
@@ -33,7 +33,7 @@ export function TeamView({ s, desk }: { s: State; desk: Desk }) {
                     </td>
                     <td>
                       <span class={cls("dot", `state-${a.state}`)} /> {stateLabels[a.state]}
-                      {a.state_reason && <small class="muted"> · {a.state_reason}</small>}
+                      {a.state_reason && <small class="muted"> · {reasonText(a.state_reason)}</small>}
                     </td>
                     <td>
                       <Load a={a} />

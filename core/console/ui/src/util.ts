@@ -65,3 +65,12 @@ export function newId(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
+
+// reasonText says in words why the hub changed the agent's state.
+export function reasonText(reason: string): string {
+  const texts: Record<string, string> = {
+    missed_offers_limit: "Set by the system after missed offers",
+    reconfigured: "Changed by an administrator",
+  };
+  return texts[reason] ?? reason.replace(/_/g, " ");
+}
