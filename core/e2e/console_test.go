@@ -31,11 +31,18 @@ func people(t *testing.T) func() context.Context {
 	n := 0
 	return func() context.Context {
 		ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+		// The first run opens the profile's tab, which lives as long as the context of that
+		// first run: give it this long-lived one, not a step's timeout.
+		if err := chromedp.Do(ctx); err != nil {
+			t.Fatalf("open a browser profile: %v", err)
+		}
 		n++
 		name := fmt.Sprintf("failed-%s-%d.png", t.Name(), n)
 		t.Cleanup(func() {
 			if t.Failed() {
-				screenshot(ctx, name) // what the person saw, for whoever debugs it
+				sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+				screenshot(sctx, name) // what the person saw, for whoever debugs it
+				scancel()
 			}
 			cancel()
 		})
@@ -59,7 +66,7 @@ func consoleURL(t *testing.T, base string) string {
 
 func signIn(t *testing.T, ctx context.Context, base, username string) {
 	t.Helper()
-	err := chromedp.Do(ctx,
+	steps(t, ctx, username+" signs in",
 		chromedp.Navigate(consoleURL(t, base)),
 		chromedp.WaitVisible(`#login input[name=username]`),
 		chromedp.SetValue(`#login input[name=tenant]`, "acme"),
@@ -69,9 +76,6 @@ func signIn(t *testing.T, ctx context.Context, base, username string) {
 		chromedp.WaitVisible(`#desk[data-ready]`),
 		chromedp.WaitReady(`#connection[data-state=online]`),
 	)
-	if err != nil {
-		t.Fatalf("%s signs in: %v", username, err)
-	}
 }
 
 // chooseState picks a state in the top bar's switcher as a person does.
@@ -117,7 +121,7 @@ func attr(ctx context.Context, sel, name string) string {
 func webCustomer(t *testing.T, ctx context.Context, base, nickname, email string) {
 	t.Helper()
 	prechat := `[data-switchboard=prechat]`
-	err := chromedp.Do(ctx,
+	steps(t, ctx, "customer "+nickname+" starts a chat",
 		chromedp.Navigate(base+"/c/webchat/demo"),
 		chromedp.WaitVisible(`[data-switchboard=launcher]`),
 		chromedp.Click(`[data-switchboard=launcher]`),
@@ -127,29 +131,21 @@ func webCustomer(t *testing.T, ctx context.Context, base, nickname, email string
 		chromedp.Click(`[data-switchboard=start]`),
 		chromedp.WaitVisible(`[data-switchboard=input]`),
 	)
-	if err != nil {
-		t.Fatalf("customer %s starts a chat: %v", nickname, err)
-	}
 }
 
 func customerSays(t *testing.T, ctx context.Context, text string) {
 	t.Helper()
-	err := chromedp.Do(ctx,
+	steps(t, ctx, "customer says "+text,
 		chromedp.SendKeys(`[data-switchboard=input]`, text),
 		chromedp.Click(`[data-switchboard=send]`),
 	)
-	if err != nil {
-		t.Fatalf("customer says %q: %v", text, err)
-	}
 }
 
 // acceptOffer waits for the offer dialog, checks what it tells, accepts, and returns the id.
 func acceptOffer(t *testing.T, ctx context.Context, wantCustomer string) string {
 	t.Helper()
 	card := `#offers .offer-card`
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(card+` [data-action=accept]`)); err != nil {
-		t.Fatalf("offer dialog: %v", err)
-	}
+	steps(t, ctx, "offer dialog", chromedp.WaitVisible(card+` [data-action=accept]`))
 	id := attr(ctx, card, "data-id")
 	if got := textOf(ctx, card+` .offer-customer`); !strings.Contains(got, wantCustomer) {
 		t.Errorf("the offer names the customer %q, want %q", got, wantCustomer)
@@ -159,9 +155,7 @@ func acceptOffer(t *testing.T, ctx context.Context, wantCustomer string) string 
 			t.Errorf("the offer dialog shows no %s", f)
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(card+` [data-action=accept]`), chromedp.WaitVisible(pane(id)+` .editor`)); err != nil {
-		t.Fatalf("accept: %v", err)
-	}
+	steps(t, ctx, "accept", chromedp.Click(card+` [data-action=accept]`), chromedp.WaitVisible(pane(id)+` .editor`))
 	return id
 }
 
@@ -169,13 +163,11 @@ func pane(id string) string { return `.pane[data-id="` + id + `"]` }
 func row(id string) string  { return `tr[data-id="` + id + `"]` }
 
 // reply types into a chat's composer and sends with Enter.
-func reply(t *testing.T, ctx context.Context, id string, steps ...chromedp.Action[chromedp.Void]) {
+func reply(t *testing.T, ctx context.Context, id string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	all := append([]chromedp.Action[chromedp.Void]{chromedp.Click(pane(id) + ` .editor`)}, steps...)
+	all := append([]chromedp.Action[chromedp.Void]{chromedp.Click(pane(id) + ` .editor`)}, actions...)
 	all = append(all, chromedp.SendKeys(pane(id)+` .editor`, "\r"))
-	if err := chromedp.Do(ctx, all...); err != nil {
-		t.Fatalf("reply in %s: %v", id, err)
-	}
+	steps(t, ctx, "reply in "+id, all...)
 }
 
 func tool(id, name string) chromedp.Action[chromedp.Void] {
@@ -282,15 +274,12 @@ func TestConsoleWorkflow(t *testing.T) {
 	}
 	waitCount(t, alice, `#chats tr.chat-row`, 3, "three chats in the table")
 	waitCount(t, alice, `.panes .pane`, 3, "three chats open side by side")
-	if err := chromedp.Do(alice, chromedp.Click(`#chats `+row(id))); err != nil {
-		t.Fatal(err)
-	}
+	steps(t, alice, "focus Dana's chat", chromedp.Click(`#chats `+row(id)))
 	screenshotTo(alice, "console-agent.png")
 
 	// The pop-out window's page (what "Pop out" opens) shows one chat with its history.
 	steps(t, alice, "pop-out page",
-		chromedp.Navigate(h.url+"/#pop="+others[0]),
-		chromedp.Reload(),
+		chromedp.Navigate(h.url+"/?pop="+others[0]),
 		chromedp.WaitVisible(`.popout `+pane(others[0])+` li.msg.customer`),
 	)
 	if got := textOf(alice, `.popout li.msg.customer .body`); !strings.Contains(got, "Ravi here") {
@@ -299,42 +288,32 @@ func TestConsoleWorkflow(t *testing.T) {
 	if n := count(alice, `.popout .pane`); n != 1 {
 		t.Errorf("the pop-out shows %d chats, want 1", n)
 	}
-	steps(t, alice, "back to the desk", chromedp.Navigate(h.url+"/"), chromedp.Reload(), chromedp.WaitVisible(`#chats `+row(id)))
+	steps(t, alice, "back to the desk", chromedp.Navigate(h.url+"/"), chromedp.WaitVisible(pane(id)+` [data-action=transfer]`))
 
 	// Transfer to Bob, who accepts in his own console; the chat leaves Alice.
 	chooseState(t, bob, "available")
-	err = chromedp.Do(alice, chromedp.Click(pane(id)+` [data-action=transfer]`), chromedp.WaitVisible(pane(id)+` .transfer select`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	steps(t, alice, "open the transfer panel", chromedp.Click(pane(id)+` [data-action=transfer]`), chromedp.WaitVisible(pane(id)+` .transfer select`))
 	if !poll(10*time.Second, func() bool { return count(alice, pane(id)+` .transfer option[value="agent:bob"]:not([disabled])`) == 1 }) {
 		t.Fatal("Bob is not offered as an available transfer target")
 	}
 	choose(t, alice, pane(id)+` .transfer select`, "agent:bob")
-	if err := chromedp.Do(alice, chromedp.Click(pane(id)+` .transfer button.primary`)); err != nil {
-		t.Fatal(err)
-	}
+	steps(t, alice, "transfer", chromedp.Click(pane(id)+` .transfer button.primary`))
 	if got := acceptOffer(t, bob, "Dana"); got != id {
 		t.Fatalf("Bob was offered %s, want %s", got, id)
 	}
 	waitCount(t, alice, `#chats `+row(id), 0, "the transferred chat leaves Alice's table")
 	waitCount(t, bob, pane(id)+` li.msg.customer`, 2, "Bob sees the history")
-	if err := chromedp.Do(bob, chromedp.WaitVisible(`#customer .record`)); err != nil {
-		t.Fatalf("Bob's screen pop shows the customer record Alice created: %v", err)
-	}
+	steps(t, bob, "Bob's screen pop shows the customer record Alice created", chromedp.WaitVisible(`#customer .record`))
 	reply(t, bob, id, chromedp.SendKeys(pane(id)+` .editor`, "Bob here, I have your case."))
 	customerSays(t, cust, "Thanks, bye")
 	waitCount(t, bob, pane(id)+` li.msg.customer`, 3, "the customer's goodbye")
 
 	// End, save the transcript, post-processing.
-	err = chromedp.Do(bob,
+	steps(t, bob, "end the chat",
 		chromedp.Click(pane(id)+` [data-action=end]`),
 		chromedp.WaitVisible(pane(id)+` form.wrapup`),
 		chromedp.Click(pane(id)+` [data-action=transcript]`),
 	)
-	if err != nil {
-		t.Fatalf("end the chat: %v", err)
-	}
 	for _, format := range []string{"text", "html"} {
 		got := download(t, bob, pane(id)+` a[data-format=`+format+`]`)
 		for _, want := range []string{"Dana", "Where is my parcel?", "Today", "it ships", "Which papers do I need?", "tracking", "invoice", "transferred", "Bob here, I have your case.", "Thanks, bye"} {
@@ -347,32 +326,24 @@ func TestConsoleWorkflow(t *testing.T) {
 		}
 	}
 	choose(t, bob, pane(id)+` select[name=disposition]`, "Resolved")
-	err = chromedp.Do(bob,
+	steps(t, bob, "end post-processing",
 		chromedp.SendKeys(pane(id)+` textarea[name=notes]`, "Parcel re-sent"),
 		chromedp.Click(pane(id)+` [data-action=wrapup]`),
 		chromedp.WaitNotPresent(`#chats `+row(id)),
 	)
-	if err != nil {
-		t.Fatalf("end post-processing: %v", err)
-	}
 
 	// The supervisor sees the queue's breach, the agents and the finished chat.
-	err = chromedp.Do(sam,
+	steps(t, sam, "supervisor view",
 		chromedp.Click(`#tab-supervisor`),
 		chromedp.WaitVisible(`#sup-queues tr[data-queue=support]`),
 		chromedp.WaitVisible(`#sup-agents li[data-username=alice]`),
 		chromedp.WaitVisible(`#transcripts tr[data-id="`+id+`"]`),
 	)
-	if err != nil {
-		t.Fatalf("supervisor view: %v", err)
-	}
 	if got := strings.TrimSpace(textOf(sam, `#sup-queues tr[data-queue=support] .breaches`)); got == "0" || got == "" {
 		t.Errorf("the support queue shows %q SLA breaches, want at least 1", got)
 	}
 	screenshotTo(sam, "console-supervisor.png")
-	if err := chromedp.Do(sam, chromedp.Click(`#transcripts tr[data-id="`+id+`"]`), chromedp.WaitVisible(`#transcript-view li.msg`)); err != nil {
-		t.Fatalf("open the finished chat's transcript: %v", err)
-	}
+	steps(t, sam, "open the finished chat's transcript", chromedp.Click(`#transcripts tr[data-id="`+id+`"]`), chromedp.WaitVisible(`#transcript-view li.msg`))
 	if got := textOf(sam, `#transcript-view`); !strings.Contains(got, "Thanks, bye") || !strings.Contains(got, "Resolved") {
 		t.Errorf("the supervisor's transcript view: %q", got)
 	}
@@ -418,7 +389,14 @@ func steps(t *testing.T, ctx context.Context, what string, actions ...chromedp.A
 		err := chromedp.Do(sctx, a)
 		cancel()
 		if err != nil {
-			screenshot(ctx, "failed-step.png")
+			dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+			screenshot(dctx, "failed-step.png")
+			if html, err := chromedp.Run(dctx, chromedp.Evaluate[string](`location.href + " " + document.readyState + " " + (document.body ? document.body.innerHTML.slice(0, 2000) : "(no body)")`)); err == nil {
+				t.Logf("the page: %s", html)
+			} else {
+				t.Logf("the page does not answer: %v", err)
+			}
+			dcancel()
 			t.Fatalf("%s, step %d: %v", what, i+1, err)
 		}
 	}

@@ -281,7 +281,7 @@ export class Desk {
   }
 
   popOut(id: string) {
-    const w = window.open(`${location.pathname}#pop=${encodeURIComponent(id)}`, `chat-${id}`, "popup,width=520,height=720");
+    const w = window.open(`${location.pathname}?pop=${encodeURIComponent(id)}`, `chat-${id}`, "popup,width=520,height=720");
     if (w) this.store.closePane(id);
   }
 

@@ -3,7 +3,7 @@ import { App } from "./app";
 import { Desk } from "./desk";
 import { Store } from "./state";
 
-const pop = new URLSearchParams(location.hash.slice(1)).get("pop");
+const pop = new URLSearchParams(location.search).get("pop");
 const store = new Store(pop);
 const desk = new Desk(store);
 render(<App store={store} desk={desk} />, document.getElementById("app")!);

@@ -4,28 +4,15 @@ import type { Desk } from "./desk";
 import { SafeHTML } from "./html";
 import type { State } from "./state";
 import { Load } from "./team";
-import { channelLabel, clock, cls, dateTime, duration, reasonText, since, stateLabels, useNow } from "./util";
+import { channelLabel, clock, cls, dateTime, duration, reasonText, since, stateLabels, useNow, usePoll } from "./util";
 
 const states = ["available", "on_break", "work_offline", "logged_out"] as const;
 
 // SupervisorView shows the queues and agents of the supervisor's scope live, and the transcripts
 // of finished chats in that scope.
 export function SupervisorView({ desk }: { desk: Desk; s: State }) {
-  const [sup, setSup] = useState<Supervision | null>(null);
+  const sup = usePoll<Supervision>("/supervisor", 2000, (e) => desk.notice(e));
   const now = useNow();
-  useEffect(() => {
-    let live = true;
-    const load = () =>
-      api<Supervision>("GET", "/supervisor")
-        .then((r) => live && setSup(r))
-        .catch((e) => live && desk.notice(e));
-    load();
-    const t = setInterval(load, 2000);
-    return () => {
-      live = false;
-      clearInterval(t);
-    };
-  }, []);
   if (!sup) return <p class="muted pad">Loading…</p>;
   return (
     <div class="supervisor">

@@ -1,13 +1,12 @@
-import { useEffect, useState } from "preact/hooks";
-import { api, type AgentInfo } from "./api";
+import type { AgentInfo } from "./api";
 import type { Desk } from "./desk";
 import type { State } from "./state";
-import { cls, reasonText, stateLabels } from "./util";
+import { cls, reasonText, stateLabels, usePoll } from "./util";
 
 // TeamView lists the colleagues the user may chat with: their functional group, or every group
 // for supervisors.
 export function TeamView({ s, desk }: { s: State; desk: Desk }) {
-  const agents = useAgents(desk, "");
+  const agents = useAgents(desk);
   const groups = [...new Set(agents.map((a) => a.group))].sort();
   return (
     <section class="team-view">
@@ -68,20 +67,6 @@ export function Load({ a }: { a: AgentInfo }) {
 }
 
 // useAgents polls the agent list while the component is shown.
-export function useAgents(desk: Desk, scope: string): AgentInfo[] {
-  const [agents, setAgents] = useState<AgentInfo[]>([]);
-  useEffect(() => {
-    let live = true;
-    const load = () =>
-      api<{ agents: AgentInfo[] }>("GET", "/agents" + (scope ? `?scope=${scope}` : ""))
-        .then((r) => live && setAgents(r.agents))
-        .catch((e) => live && desk.notice(e));
-    load();
-    const t = setInterval(load, 3000);
-    return () => {
-      live = false;
-      clearInterval(t);
-    };
-  }, [scope]);
-  return agents;
+export function useAgents(desk: Desk): AgentInfo[] {
+  return usePoll<{ agents: AgentInfo[] }>("/agents", 3000, (e) => desk.notice(e))?.agents ?? [];
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import type { AgentState, Conversation, Customer } from "./api";
+import { api, type AgentState, type Conversation, type Customer } from "./api";
 
 // useNow re-renders the component every interval and returns the current time in ms.
 export function useNow(intervalMs = 1000): number {
@@ -73,4 +73,24 @@ export function reasonText(reason: string): string {
     reconfigured: "Changed by an administrator",
   };
   return texts[reason] ?? reason.replace(/_/g, " ");
+}
+
+// usePoll fetches path now and every intervalMs while the component is shown; errors go to
+// onError.
+export function usePoll<T>(path: string, intervalMs: number, onError: (err: unknown) => void): T | null {
+  const [data, setData] = useState<T | null>(null);
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      api<T>("GET", path)
+        .then((r) => live && setData(r))
+        .catch((e) => live && onError(e));
+    load();
+    const t = setInterval(load, intervalMs);
+    return () => {
+      live = false;
+      clearInterval(t);
+    };
+  }, [path, intervalMs]);
+  return data;
 }
