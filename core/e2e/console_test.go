@@ -14,6 +14,8 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -30,16 +32,37 @@ func people(t *testing.T) func() context.Context {
 	}
 	n := 0
 	return func() context.Context {
-		ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
-		// The first run opens the profile's tab, which lives as long as the context of that
-		// first run: give it this long-lived one, not a step's timeout.
-		if err := chromedp.Do(ctx); err != nil {
-			t.Fatalf("open a browser profile: %v", err)
-		}
+		var mu sync.Mutex
+		var events []string
+		ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext(), chromedp.WithListener(func(ev any) {
+			var line string
+			switch e := ev.(type) {
+			case *runtime.EventExceptionThrown:
+				line = "exception: " + e.ExceptionDetails.Text
+				if e.ExceptionDetails.Exception != nil {
+					line += " " + e.ExceptionDetails.Exception.Description
+				}
+			case *runtime.EventConsoleAPICalled:
+				line = "console." + string(e.Type)
+				for _, a := range e.Args {
+					line += " " + string(a.Value) + a.Description
+				}
+			case *cdplog.EventEntryAdded:
+				line = "log: " + e.Entry.Text + " " + e.Entry.URL
+			}
+			if line != "" {
+				mu.Lock()
+				events = append(events, line)
+				mu.Unlock()
+			}
+		}))
 		n++
 		name := fmt.Sprintf("failed-%s-%d.png", t.Name(), n)
 		t.Cleanup(func() {
 			if t.Failed() {
+				mu.Lock()
+				t.Logf("%s: the browser said:\n%s", name, strings.Join(events, "\n"))
+				mu.Unlock()
 				sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
 				screenshot(sctx, name) // what the person saw, for whoever debugs it
 				scancel()
@@ -66,9 +89,8 @@ func consoleURL(t *testing.T, base string) string {
 
 func signIn(t *testing.T, ctx context.Context, base, username string) {
 	t.Helper()
+	open(t, ctx, consoleURL(t, base), `#login input[name=username]`)
 	steps(t, ctx, username+" signs in",
-		chromedp.Navigate(consoleURL(t, base)),
-		chromedp.WaitVisible(`#login input[name=username]`),
 		chromedp.SetValue(`#login input[name=tenant]`, "acme"),
 		chromedp.SendKeys(`#login input[name=username]`, username),
 		chromedp.SendKeys(`#login input[name=password]`, password),
@@ -76,6 +98,21 @@ func signIn(t *testing.T, ctx context.Context, base, username string) {
 		chromedp.WaitVisible(`#desk[data-ready]`),
 		chromedp.WaitReady(`#connection[data-state=online]`),
 	)
+}
+
+// open loads a page in a fresh tab and waits for sel. Chromium can load a new tab's first page
+// before the driver follows its document; the page is then there but the driver's view of it is
+// not, and one reload puts them in step. A page that does not come up after that fails the test.
+func open(t *testing.T, ctx context.Context, url, sel string) {
+	t.Helper()
+	steps(t, ctx, "open "+url, chromedp.Navigate(url))
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := chromedp.Do(wctx, chromedp.WaitVisible(sel))
+	cancel()
+	if err != nil {
+		t.Logf("%s did not show %s in 10 s; reloading once", url, sel)
+		steps(t, ctx, "reload "+url, chromedp.Reload(), chromedp.WaitVisible(sel))
+	}
 }
 
 // chooseState picks a state in the top bar's switcher as a person does.
@@ -121,9 +158,8 @@ func attr(ctx context.Context, sel, name string) string {
 func webCustomer(t *testing.T, ctx context.Context, base, nickname, email string) {
 	t.Helper()
 	prechat := `[data-switchboard=prechat]`
+	open(t, ctx, base+"/c/webchat/demo", `[data-switchboard=launcher]`)
 	steps(t, ctx, "customer "+nickname+" starts a chat",
-		chromedp.Navigate(base+"/c/webchat/demo"),
-		chromedp.WaitVisible(`[data-switchboard=launcher]`),
 		chromedp.Click(`[data-switchboard=launcher]`),
 		chromedp.WaitVisible(prechat+` input[name=nickname]`),
 		chromedp.SendKeys(prechat+` input[name=nickname]`, nickname),
@@ -215,6 +251,18 @@ func TestConsoleWorkflow(t *testing.T) {
 		t.Errorf("title bar %q: want nickname and email", got)
 	}
 	waitCount(t, alice, pane(id)+` li.msg.customer`, 1, "the customer's first message in the chat window")
+
+	// Typing shows both ways: the customer's in the chat window, the agent's in the widget.
+	steps(t, cust, "the customer types", chromedp.SendKeys(`[data-switchboard=input]`, "Also"))
+	steps(t, alice, "the agent sees the customer typing", chromedp.WaitVisible(pane(id)+` .typing`))
+	steps(t, alice, "the agent types", chromedp.Click(pane(id)+` .editor`), chromedp.SendKeys(pane(id)+` .editor`, "Let me check"))
+	if !poll(10*time.Second, func() bool { return strings.Contains(textOf(cust, `[data-switchboard=status]`), "typing") }) {
+		t.Error("the customer does not see the agent typing")
+	}
+	if _, err := chromedp.Run(alice, chromedp.Evaluate[bool](`(() => { document.querySelector(".pane .editor").innerHTML = ""; return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	steps(t, cust, "clear the customer's draft", chromedp.Clear(`[data-switchboard=input]`))
 
 	// The customer waits for the first reply: blue.
 	waitAttr(t, alice, `#chats `+row(id), "data-status", "status-waiting", "blue icon while the customer waits")
@@ -384,6 +432,11 @@ func screenshotTo(ctx context.Context, name string) { screenshot(ctx, name) }
 // steps runs actions one by one, each within 20 s, and names the one that failed.
 func steps(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
+	// The first run opens the profile's tab, which lives as long as the context of that first
+	// run: give it the person's long-lived one, not a step's timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("%s: open the browser tab: %v", what, err)
+	}
 	for i, a := range actions {
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		err := chromedp.Do(sctx, a)
@@ -391,7 +444,7 @@ func steps(t *testing.T, ctx context.Context, what string, actions ...chromedp.A
 		if err != nil {
 			dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
 			screenshot(dctx, "failed-step.png")
-			if html, err := chromedp.Run(dctx, chromedp.Evaluate[string](`location.href + " " + document.readyState + " " + (document.body ? document.body.innerHTML.slice(0, 2000) : "(no body)")`)); err == nil {
+			if html, err := chromedp.Run(dctx, chromedp.Evaluate[string](`location.href + " " + document.readyState + " visibility=" + document.visibilityState + " inputs=" + document.querySelectorAll("#login input").length + " text=" + JSON.stringify(document.body.innerText.slice(0, 300))`)); err == nil {
 				t.Logf("the page: %s", html)
 			} else {
 				t.Logf("the page does not answer: %v", err)

@@ -60,8 +60,15 @@
     ui.panel.append(ui.head, ui.status, ui.log, ui.prechat, ui.form);
     document.body.append(ui.button, ui.panel);
     ui.button.onclick = function () { toggle(ui.panel.style.display === "none"); };
-    ui.form.onsubmit = function (e) { e.preventDefault(); sendText(ui.input.value); ui.input.value = ""; };
     var typingTimer = null;
+    ui.form.onsubmit = function (e) {
+      e.preventDefault();
+      sendText(ui.input.value);
+      ui.input.value = "";
+      // A sent message ends the typing; the next key starts a new one.
+      clearTimeout(typingTimer);
+      typingTimer = null;
+    };
     ui.input.oninput = function () {
       if (!typingTimer) send({ type: "typing", active: true });
       clearTimeout(typingTimer);
