@@ -16,18 +16,12 @@ import (
 // opened from chats, and each customer's past conversations. Every agent of a tenant may read
 // and add to it.
 
-// CustomerRecord is a CRM record as the console shows it.
+// CustomerRecord is a CRM record as the console shows it: the customer's view with what only
+// the record has.
 type CustomerRecord struct {
-	ID            string    `json:"id"`
-	DisplayName   string    `json:"display_name"`
-	Nickname      string    `json:"nickname,omitempty"`
-	FirstName     string    `json:"first_name,omitempty"`
-	LastName      string    `json:"last_name,omitempty"`
-	Email         string    `json:"email,omitempty"`
-	Phone         string    `json:"phone,omitempty"`
-	AccountNumber string    `json:"account_number,omitempty"`
-	Language      string    `json:"language,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	CustomerView
+	Language  string    `json:"language,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // CaseView is a CRM case.
@@ -78,9 +72,7 @@ func (f *CustomerFields) clean() error {
 }
 
 func customerRecord(c store.Customer) CustomerRecord {
-	return CustomerRecord{ID: c.ID, DisplayName: displayName(c.Nickname, c.FirstName, c.LastName, c.Email), Nickname: c.Nickname,
-		FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone, AccountNumber: c.AccountNumber,
-		Language: c.Language, CreatedAt: c.CreatedAt}
+	return CustomerRecord{CustomerView: customerView(c), Language: c.Language, CreatedAt: c.CreatedAt}
 }
 
 func caseView(c store.Case) CaseView {

@@ -228,8 +228,8 @@ func (h *Hub) view(ctx context.Context, c store.Conversation) (ConversationView,
 		rec, err := h.st.Customer(ctx, c.TenantID, c.CustomerID)
 		switch {
 		case err == nil:
-			cust = CustomerView{ID: rec.ID, Nickname: rec.Nickname, FirstName: rec.FirstName, LastName: rec.LastName,
-				Email: rec.Email, Phone: rec.Phone, AccountNumber: rec.AccountNumber}
+			cust = customerView(rec)
+			cust.DisplayName = ""
 		case !errors.Is(err, store.ErrNotFound):
 			return ConversationView{}, err
 		}

@@ -58,6 +58,12 @@ type CustomerView struct {
 	AccountNumber string `json:"account_number,omitempty"`
 }
 
+// customerView is a CRM record as a conversation's customer.
+func customerView(c store.Customer) CustomerView {
+	return CustomerView{ID: c.ID, DisplayName: displayName(c.Nickname, c.FirstName, c.LastName, c.Email), Nickname: c.Nickname,
+		FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone, AccountNumber: c.AccountNumber}
+}
+
 // MessageView is one message as the console shows it. HTML is sanitized.
 type MessageView struct {
 	Seq         int64              `json:"seq"`
