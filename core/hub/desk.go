@@ -3,7 +3,9 @@ package hub
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/config"
@@ -76,13 +78,7 @@ func (o oversight) name() string {
 	case o.group != "":
 		return "group " + o.group
 	}
-	return "queues " + fmt.Sprint(slices.Sorted(func(yield func(string) bool) {
-		for q := range o.queues {
-			if !yield(q) {
-				return
-			}
-		}
-	}))
+	return "queues " + strings.Join(slices.Sorted(maps.Keys(o.queues)), ", ")
 }
 
 func (o oversight) queue(id string) bool { return o.all || o.queues[id] }
@@ -244,10 +240,7 @@ func (h *Hub) Transcripts(ctx context.Context, tenant, userID string, before tim
 		if len(o.queues) == 0 {
 			return []ConversationView{}, nil
 		}
-		for q := range o.queues {
-			f.QueueIDs = append(f.QueueIDs, q)
-		}
-		slices.Sort(f.QueueIDs)
+		f.QueueIDs = slices.Sorted(maps.Keys(o.queues))
 	}
 	convs, err := h.st.ClosedConversations(ctx, tenant, f)
 	if err != nil {

@@ -1,7 +1,7 @@
 // The desk runs the console's side effects: the live connection with reconnect and catch-up, and
 // every action an agent takes. Components call it and read the Store.
 import { api, ApiError, conversationPath, setCSRF } from "./api";
-import type { AgentState, Conversation, Message, Push, Snapshot, User } from "./api";
+import type { AgentState, Conversation, Directory, Message, Push, Snapshot, User } from "./api";
 import { Alerts } from "./alerts";
 import { Store } from "./state";
 import { newId } from "./util";
@@ -66,8 +66,8 @@ export class Desk {
     setCSRF(s.csrf_token);
     this.store.set({ user: s.user, checked: true, notice: "" });
     this.connect();
-    api<Conversation[]>("GET", "/directory")
-      .then((d: any) => this.store.set({ directory: d }))
+    api<Directory>("GET", "/directory")
+      .then((directory) => this.store.set({ directory }))
       .catch((e) => this.notice(e));
   }
 
@@ -358,10 +358,11 @@ export class Desk {
     if (this.store.state.popout === id) window.close();
   }
 
+  // transfer hands the chat to a queue (it leaves at once) or offers it to an agent (it stays
+  // until they accept; the hub then says it is gone).
   async transfer(id: string, target: { queue?: string; agent?: string }) {
-    const res = await api<Conversation | undefined>("POST", `${conversationPath(id)}/transfer`, target);
-    if (res && res.agent_id !== this.store.state.user?.id) this.store.removeConversation(id);
-    else if (!res) this.store.patchChat(id, (c) => ({ view: { ...c.view } }));
+    await api("POST", `${conversationPath(id)}/transfer`, target);
+    if (target.queue) this.store.removeConversation(id);
   }
 
   async startChat(username: string) {
