@@ -698,4 +698,17 @@ func TestConsoleShowsWhyTheSystemChangedTheState(t *testing.T) {
 		t.Errorf("the title blinks with alerts off: %q", title)
 	}
 	steps(t, alice, "alerts stay off after a reload", chromedp.Reload(), chromedp.WaitReady(`#alerts[aria-pressed=false]`))
+
+	// Signing out ends the session and logs the agent out for routing.
+	steps(t, alice, "sign out", chromedp.Click(`#logout`), chromedp.WaitVisible(`#login input[name=username]`))
+	steps(t, alice, "a reload stays signed out", chromedp.Reload(), chromedp.WaitVisible(`#login input[name=username]`))
+	var agents struct {
+		Agents []struct{ Username, State string } `json:"agents"`
+	}
+	login(t, h.url, "acme", "bob").must("GET", "/api/v1/agents", nil, &agents)
+	for _, a := range agents.Agents {
+		if a.Username == "alice" && a.State != "logged_out" {
+			t.Errorf("after signing out Alice is %s, want logged_out", a.State)
+		}
+	}
 }
