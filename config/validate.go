@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/mail"
@@ -317,13 +318,17 @@ func (v *validator) queue(path string, q *Queue, t *Tenant) {
 		if _, err := time.LoadLocation(h.TimeZone); err != nil || h.TimeZone == "" {
 			v.add(path+".business_hours.time_zone", "must be an IANA time zone such as Europe/Zurich, not %q", h.TimeZone)
 		}
-		for day, span := range h.Days {
+		// Problems come in a fixed order: the week's days, then names that are not days.
+		for _, day := range Weekdays {
+			if span, ok := h.Days[day]; ok {
+				if _, _, err := Span(span); err != nil {
+					v.add(path+".business_hours.days."+day, "%s", err.Error())
+				}
+			}
+		}
+		for _, day := range slices.Sorted(maps.Keys(h.Days)) {
 			if !slices.Contains(Weekdays[:], day) {
 				v.add(path+".business_hours.days."+day, "must be one of mon, tue, wed, thu, fri, sat, sun")
-				continue
-			}
-			if _, _, err := Span(span); err != nil {
-				v.add(path+".business_hours.days."+day, "%s", err.Error())
 			}
 		}
 	}
