@@ -193,12 +193,18 @@ function MessageItem({ m, mine, customer }: { m: Message; mine: boolean; custome
       )}
       <SafeHTML class="body" html={m.html} />
       {m.attachments?.map((a) => (
-        <a class="attachment" href={a.url} download={a.name} rel="noopener">
+        <a class="attachment" href={safeURL(a.url)} download={a.name} rel="noopener noreferrer" target="_blank">
           📎 {a.name} <small>({Math.ceil(a.size / 1024)} KiB)</small>
         </a>
       ))}
     </li>
   );
+}
+
+// safeURL lets through only web addresses and the hub's own paths: an attachment's URL comes
+// from outside.
+function safeURL(url?: string): string | undefined {
+  return url && /^(https?:\/\/|\/(?!\/))/i.test(url) ? url : undefined;
 }
 
 function PendingItem({ p, retry }: { p: PendingMessage; retry: () => void }) {
