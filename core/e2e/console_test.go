@@ -89,7 +89,7 @@ func consoleURL(t *testing.T, base string) string {
 
 func signIn(t *testing.T, ctx context.Context, base, username string) {
 	t.Helper()
-	open(t, ctx, consoleURL(t, base), `#login input[name=username]`)
+	load(t, ctx, consoleURL(t, base), `#login input[name=username]`)
 	steps(t, ctx, username+" signs in",
 		chromedp.SetValue(`#login input[name=tenant]`, "acme"),
 		chromedp.SendKeys(`#login input[name=username]`, username),
@@ -100,10 +100,10 @@ func signIn(t *testing.T, ctx context.Context, base, username string) {
 	)
 }
 
-// open loads a page in a fresh tab and waits for sel. Chromium can load a new tab's first page
+// load loads a page in a fresh tab and waits for sel. Chromium can load a new tab's first page
 // before the driver follows its document; the page is then there but the driver's view of it is
 // not, and one reload puts them in step. A page that does not come up after that fails the test.
-func open(t *testing.T, ctx context.Context, url, sel string) {
+func load(t *testing.T, ctx context.Context, url, sel string) {
 	t.Helper()
 	steps(t, ctx, "open "+url, chromedp.Navigate(url))
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -158,7 +158,7 @@ func attr(ctx context.Context, sel, name string) string {
 func webCustomer(t *testing.T, ctx context.Context, base, nickname, email string) {
 	t.Helper()
 	prechat := `[data-switchboard=prechat]`
-	open(t, ctx, base+"/c/webchat/demo", `[data-switchboard=launcher]`)
+	load(t, ctx, base+"/c/webchat/demo", `[data-switchboard=launcher]`)
 	steps(t, ctx, "customer "+nickname+" starts a chat",
 		chromedp.Click(`[data-switchboard=launcher]`),
 		chromedp.WaitVisible(prechat+` input[name=nickname]`),
@@ -243,7 +243,7 @@ func TestConsoleWorkflow(t *testing.T) {
 
 	webCustomer(t, cust, h.url, "Dana", "dana@example.com")
 	customerSays(t, cust, "Where is my parcel?")
-	screenshotTo(alice, "console-offer.png")
+	screenshot(alice, "console-offer.png")
 	id := acceptOffer(t, alice, "Dana")
 
 	// The title bar names the customer; the customer panel offers to create the record.
@@ -323,7 +323,7 @@ func TestConsoleWorkflow(t *testing.T) {
 	waitCount(t, alice, `#chats tr.chat-row`, 3, "three chats in the table")
 	waitCount(t, alice, `.panes .pane`, 3, "three chats open side by side")
 	steps(t, alice, "focus Dana's chat", chromedp.Click(`#chats `+row(id)))
-	screenshotTo(alice, "console-agent.png")
+	screenshot(alice, "console-agent.png")
 
 	// The pop-out window's page (what "Pop out" opens) shows one chat with its history.
 	steps(t, alice, "pop-out page",
@@ -390,12 +390,12 @@ func TestConsoleWorkflow(t *testing.T) {
 	if got := strings.TrimSpace(textOf(sam, `#sup-queues tr[data-queue=support] .breaches`)); got == "0" || got == "" {
 		t.Errorf("the support queue shows %q SLA breaches, want at least 1", got)
 	}
-	screenshotTo(sam, "console-supervisor.png")
+	screenshot(sam, "console-supervisor.png")
 	steps(t, sam, "open the finished chat's transcript", chromedp.Click(`#transcripts tr[data-id="`+id+`"]`), chromedp.WaitVisible(`#transcript-view li.msg`))
 	if got := textOf(sam, `#transcript-view`); !strings.Contains(got, "Thanks, bye") || !strings.Contains(got, "Resolved") {
 		t.Errorf("the supervisor's transcript view: %q", got)
 	}
-	screenshotTo(sam, "console-transcript.png")
+	screenshot(sam, "console-transcript.png")
 }
 
 // download clicks a download link and returns the file the browser saved.
@@ -426,8 +426,6 @@ func download(t *testing.T, ctx context.Context, link string) string {
 	}
 	return string(data)
 }
-
-func screenshotTo(ctx context.Context, name string) { screenshot(ctx, name) }
 
 // steps runs actions one by one, each within 20 s, and names the one that failed.
 func steps(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {

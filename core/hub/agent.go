@@ -56,11 +56,11 @@ func (h *Hub) Snapshot(ctx context.Context, tenant, userID string) (Snapshot, er
 		return Snapshot{}, err
 	}
 	for _, c := range open {
-		v, err := h.viewFor(ctx, c, userID)
+		parts, err := h.st.Participants(ctx, tenant, c.ID)
 		if err != nil {
 			return Snapshot{}, err
 		}
-		parts, err := h.st.Participants(ctx, tenant, c.ID)
+		v, err := h.userView(ctx, c, userID, parts)
 		if err != nil {
 			return Snapshot{}, err
 		}
@@ -155,8 +155,9 @@ func routingError(err error) error {
 	return err
 }
 
-// Send stores an agent's message and queues it for the customer. clientID makes the call
-// idempotent: sending the same clientID again returns the stored message.
+// Send stores an agent's message and queues it for the customer, or, in an agent-to-agent
+// chat, pushes it to both sides. clientID makes the call idempotent: sending the same clientID
+// again returns the stored message.
 func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, html string) (MessageView, error) {
 	clientID = strings.TrimSpace(clientID)
 	if clientID == "" || len(clientID) > 64 {
@@ -171,14 +172,10 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 		return MessageView{}, notFound(err)
 	}
 	eventID := "agent:" + userID + ":" + clientID
-	if c, err := h.st.Conversation(ctx, tenant, convID); err == nil && c.Kind == store.KindInternal {
-		mv, _, err := h.sendInternal(ctx, u, convID, eventID, text, html)
-		mv.ClientID = clientID
-		return mv, err
-	}
 	var (
 		stored store.Message
 		conv   store.Conversation
+		parts  []store.Participant // of an agent-to-agent chat
 	)
 	err = h.st.Write(ctx, func(tx store.Tx) error {
 		fresh, err := tx.Seen(tenant, "console", eventID, h.now())
@@ -189,7 +186,15 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 			stored, err = tx.MessageByEventID(ctx, tenant, eventID)
 			return err
 		}
-		if conv, err = h.ownConversation(ctx, tx, tenant, userID, convID); err != nil {
+		if conv, err = tx.Conversation(ctx, tenant, convID); err != nil {
+			return err
+		}
+		if conv.Kind == store.KindInternal {
+			parts, err = member(ctx, tx, conv, userID)
+		} else if conv.AgentID != userID {
+			err = fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
+		}
+		if err != nil {
 			return err
 		}
 		if conv.State != store.ConvActive {
@@ -204,6 +209,9 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 		if err := tx.MarkRead(tenant, convID, store.PartAgent, userID, stored.Seq); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if conv.Kind == store.KindInternal {
+			return nil // agent to agent: no channel
+		}
 		ev := sdk.NewMessage(eventID, conv.ExternalKey, agentParticipant(u), &pb.Content{Text: text, Html: html})
 		return h.enqueue(tx, conv, ev)
 	})
@@ -212,7 +220,14 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 	}
 	mv := messageView(stored)
 	mv.ClientID = clientID
-	if conv.ID != "" { // not a repeat
+	switch {
+	case conv.ID == "": // a repeat
+	case conv.Kind == store.KindInternal:
+		h.metrics.messages.WithLabelValues("internal").Inc()
+		for _, id := range members(parts) {
+			h.bus.publish(tenant, id, Push{Type: "message", ConversationID: convID, Message: &mv})
+		}
+	default:
 		h.metrics.messages.WithLabelValues("agent").Inc()
 		h.plugins.Notify(conv.Instance)
 		h.bus.publish(tenant, userID, Push{Type: "message", ConversationID: convID, Message: &mv})
@@ -234,14 +249,11 @@ func (h *Hub) Typing(ctx context.Context, tenant, userID, convID string, active 
 		return notFound(err)
 	}
 	if c.Kind == store.KindInternal {
-		if _, err := h.memberOf(ctx, h.st, u, convID); err != nil {
-			return err
-		}
-		ids, err := h.members(ctx, c)
+		parts, err := member(ctx, h.st, c, userID)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
+		for _, id := range members(parts) {
 			if id != userID {
 				h.bus.publish(tenant, id, Push{Type: "typing", ConversationID: convID, Active: &active, From: u.DisplayName})
 			}

@@ -221,6 +221,15 @@ func (h *Hub) offerView(ctx context.Context, o offer) (*OfferView, error) {
 // view builds the console's view of a conversation: the customer as the CRM record has them, or
 // as they introduced themselves when no record matched, and the agent's name.
 func (h *Hub) view(ctx context.Context, c store.Conversation) (ConversationView, error) {
+	parts, err := h.st.Participants(ctx, c.TenantID, c.ID)
+	if err != nil {
+		return ConversationView{}, err
+	}
+	return h.viewOf(ctx, c, parts)
+}
+
+// viewOf is view with the conversation's participants already loaded.
+func (h *Hub) viewOf(ctx context.Context, c store.Conversation, parts []store.Participant) (ConversationView, error) {
 	id := c.Identity
 	cust := CustomerView{Nickname: id.Nickname, FirstName: id.FirstName, LastName: id.LastName, Email: id.Email,
 		Phone: id.Phone, AccountNumber: id.AccountNumber}
@@ -233,10 +242,6 @@ func (h *Hub) view(ctx context.Context, c store.Conversation) (ConversationView,
 		case !errors.Is(err, store.ErrNotFound):
 			return ConversationView{}, err
 		}
-	}
-	parts, err := h.st.Participants(ctx, c.TenantID, c.ID)
-	if err != nil {
-		return ConversationView{}, err
 	}
 	var agentName string
 	for _, p := range parts {

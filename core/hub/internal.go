@@ -91,12 +91,17 @@ func present(parts []store.Participant, userID string) bool {
 // viewFor is the view of a conversation for one user: for an agent-to-agent chat, the colleague
 // on the other side is its peer.
 func (h *Hub) viewFor(ctx context.Context, c store.Conversation, userID string) (ConversationView, error) {
-	v, err := h.view(ctx, c)
-	if err != nil || c.Kind != store.KindInternal {
-		return v, err
-	}
 	parts, err := h.st.Participants(ctx, c.TenantID, c.ID)
 	if err != nil {
+		return ConversationView{}, err
+	}
+	return h.userView(ctx, c, userID, parts)
+}
+
+// userView is viewFor with the conversation's participants already loaded.
+func (h *Hub) userView(ctx context.Context, c store.Conversation, userID string, parts []store.Participant) (ConversationView, error) {
+	v, err := h.viewOf(ctx, c, parts)
+	if err != nil || c.Kind != store.KindInternal {
 		return v, err
 	}
 	for _, p := range parts {
@@ -122,83 +127,30 @@ func (h *Hub) pushTo(ctx context.Context, c store.Conversation, userID string) {
 	h.bus.publish(c.TenantID, userID, Push{Type: "conversation", ConversationID: c.ID, Conversation: &v})
 }
 
-// members lists the users present in an agent-to-agent chat.
-func (h *Hub) members(ctx context.Context, c store.Conversation) ([]string, error) {
-	parts, err := h.st.Participants(ctx, c.TenantID, c.ID)
-	if err != nil {
-		return nil, err
-	}
+// members lists the agents present in a chat.
+func members(parts []store.Participant) []string {
 	var ids []string
 	for _, p := range parts {
 		if p.Kind == store.PartAgent && p.LeftAt.IsZero() {
 			ids = append(ids, p.RefID)
 		}
 	}
-	return ids, nil
+	return ids
 }
 
-// sendInternal stores a message of an agent-to-agent chat and pushes it to both sides.
-func (h *Hub) sendInternal(ctx context.Context, u store.User, convID, eventID, text, html string) (MessageView, bool, error) {
-	var (
-		stored store.Message
-		conv   store.Conversation
-		repeat bool
-	)
-	err := h.st.Write(ctx, func(tx store.Tx) error {
-		fresh, err := tx.Seen(u.TenantID, "console", eventID, h.now())
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			repeat = true
-			stored, err = tx.MessageByEventID(ctx, u.TenantID, eventID)
-			return err
-		}
-		if conv, err = h.memberOf(ctx, tx, u, convID); err != nil {
-			return err
-		}
-		if conv.State != store.ConvActive {
-			return fmt.Errorf("%w: the chat is %s", ErrConflict, conv.State)
-		}
-		stored, err = tx.AppendMessage(store.Message{TenantID: u.TenantID, ConversationID: convID, EventID: eventID,
-			SenderKind: store.PartAgent, SenderID: u.ID, SenderName: u.DisplayName, Text: text, HTML: html, CreatedAt: h.now()})
-		if err != nil {
-			return err
-		}
-		return tx.MarkRead(u.TenantID, convID, store.PartAgent, u.ID, stored.Seq)
-	})
+// member checks that c is an agent-to-agent chat the user is in and returns its participants.
+func member(ctx context.Context, r store.Reader, c store.Conversation, userID string) ([]store.Participant, error) {
+	if c.Kind != store.KindInternal {
+		return nil, fmt.Errorf("%w: conversation %s", ErrNotFound, c.ID)
+	}
+	parts, err := r.Participants(ctx, c.TenantID, c.ID)
 	if err != nil {
-		return MessageView{}, false, notFound(err)
+		return nil, err
 	}
-	mv := messageView(stored)
-	if repeat {
-		return mv, false, nil
+	if !present(parts, userID) {
+		return nil, fmt.Errorf("%w: conversation %s", ErrNotFound, c.ID)
 	}
-	h.metrics.messages.WithLabelValues("internal").Inc()
-	ids, err := h.members(ctx, conv)
-	if err != nil {
-		return mv, true, err
-	}
-	for _, id := range ids {
-		h.bus.publish(u.TenantID, id, Push{Type: "message", ConversationID: convID, Message: &mv})
-	}
-	return mv, true, nil
-}
-
-// memberOf loads an open agent-to-agent chat the user is in.
-func (h *Hub) memberOf(ctx context.Context, tx store.Reader, u store.User, convID string) (store.Conversation, error) {
-	c, err := tx.Conversation(ctx, u.TenantID, convID)
-	if err != nil {
-		return c, err
-	}
-	parts, err := tx.Participants(ctx, u.TenantID, convID)
-	if err != nil {
-		return c, err
-	}
-	if c.Kind != store.KindInternal || !present(parts, u.ID) {
-		return c, fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
-	}
-	return c, nil
+	return parts, nil
 }
 
 // endInternal closes an agent-to-agent chat for both sides with a note of who ended it.
@@ -207,28 +159,26 @@ func (h *Hub) endInternal(ctx context.Context, u store.User, convID string) (Con
 	var ids []string
 	err := h.st.Write(ctx, func(tx store.Tx) error {
 		var err error
-		if c, err = h.memberOf(ctx, tx, u, convID); err != nil {
+		if c, err = tx.Conversation(ctx, u.TenantID, convID); err != nil {
+			return err
+		}
+		parts, err := member(ctx, tx, c, u.ID)
+		if err != nil {
 			return err
 		}
 		if c.State != store.ConvActive {
 			return fmt.Errorf("%w: the chat is %s", ErrConflict, c.State)
 		}
-		parts, err := tx.Participants(ctx, u.TenantID, convID)
-		if err != nil {
-			return err
-		}
+		ids = members(parts)
 		now := h.now()
 		note := u.DisplayName + " ended the chat."
 		if _, err := tx.AppendMessage(store.Message{TenantID: u.TenantID, ConversationID: convID, SenderKind: store.PartSystem,
 			SenderName: "Switchboard", Text: note, HTML: richtext.FromText(note), CreatedAt: now}); err != nil {
 			return err
 		}
-		for _, p := range parts {
-			if p.Kind == store.PartAgent && p.LeftAt.IsZero() {
-				ids = append(ids, p.RefID)
-				if err := tx.LeaveParticipant(u.TenantID, convID, store.PartAgent, p.RefID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
+		for _, id := range ids {
+			if err := tx.LeaveParticipant(u.TenantID, convID, store.PartAgent, id, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
 			}
 		}
 		c.State, c.EndedAt, c.ClosedAt = store.ConvClosed, now, now
