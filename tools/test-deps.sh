@@ -5,6 +5,15 @@ set -uo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# Test peers built from source (Matrix homeserver, Mattermost server) are cached outside the
+# repository, keyed by version; each script prints the binary's path.
+for peer in "$(dirname "$0")"/peers/*.sh; do
+  [ -e "$peer" ] || continue
+  if ! "$peer" >/dev/null; then
+    echo "test-deps: building the test peer $(basename "$peer" .sh) failed" >&2
+    [ "${CI:-}" = "true" ] && exit 1
+  fi
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

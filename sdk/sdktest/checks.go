@@ -173,6 +173,9 @@ func (k *kit) checkInbound(t *testing.T) {
 	if err := k.reconnect(held); err != nil {
 		t.Fatal(err)
 	}
+	if err := k.announce(conv); err != nil {
+		t.Fatal(err)
+	}
 	inbound := make(chan error, 1)
 	go func() { inbound <- k.opts.Driver.Inbound(ctx, k.addr, conv, text) }()
 
@@ -181,6 +184,12 @@ func (k *kit) checkInbound(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.checkInboundEvent(t, first)
+	if k.opts.Kind == sdk.KindBridge {
+		agent, _, ok := sdk.ParseExpertChatKey(first.GetConversation())
+		if !ok || agent != AgentFor(conv) {
+			t.Errorf("the expert's message to agent %s came with conversation key %q, want sdk.ExpertChatKey(%q, <expert id>)", AgentFor(conv), first.GetConversation(), AgentFor(conv))
+		}
+	}
 	confirmedEarly := func(when string) {
 		select {
 		case err := <-inbound:
@@ -291,6 +300,9 @@ func (k *kit) checkInboundEvent(t *testing.T, ev *pb.Event) {
 func (k *kit) open(t *testing.T, ctx context.Context) (conv, key string) {
 	t.Helper()
 	conv, text := newKey(), "sdktest hello "+newKey()[:8]
+	if err := k.announce(conv); err != nil {
+		t.Fatal(err)
+	}
 	if err := k.opts.Driver.Inbound(ctx, k.addr, conv, text); err != nil {
 		t.Fatalf("open a conversation: Driver.Inbound: %v", err)
 	}
@@ -304,11 +316,14 @@ func (k *kit) open(t *testing.T, ctx context.Context) (conv, key string) {
 	return conv, ev.GetConversation()
 }
 
-// outbound is a message from an agent, as the hub's outbox holds it.
+// outbound is a message from an agent, as the hub's outbox holds it. On a bridge it comes from
+// the agent of the expert chat the key names.
 func outbound(key, text string) *pb.Event {
-	return sdk.NewMessage("sdktest-out-"+newKey(), key,
-		&pb.Participant{Kind: sdk.AsAgent, Id: "sdktest-agent", DisplayName: "Sam from sdktest"},
-		&pb.Content{Text: text})
+	from := &pb.Participant{Kind: sdk.AsAgent, Id: "sdktest-agent", DisplayName: "Sam from sdktest"}
+	if agent, _, ok := sdk.ParseExpertChatKey(key); ok {
+		from = sdk.Agent(agent, "Agent "+strings.TrimPrefix(agent, "agent"))
+	}
+	return sdk.NewMessage("sdktest-out-"+newKey(), key, from, &pb.Content{Text: text})
 }
 
 // delivered polls the driver until the platform's texts satisfy ok; it returns the last texts.

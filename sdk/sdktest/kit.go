@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,6 +33,11 @@ type Options struct {
 // use them as platform ids as they are. httpAddr is the loopback address the running plugin
 // process announced in Configure ("" if none); it changes when the kit restarts the plugin, and a
 // driver holding connections reconnects there, as a real client would.
+//
+// On a bridge a conversation is an expert chat: the kit first announces the agent AgentFor(conv)
+// with an ONLINE presence event (and announces every such agent again on each new stream, as the
+// hub does), then calls Inbound, where an expert of the driver's choosing, one per conversation,
+// writes to that agent. The plugin must key the chat with sdk.ExpertChatKey.
 type Driver interface {
 	// Inbound makes the platform send one message with text into the conversation, opening the
 	// conversation first when needed. It returns once the plugin confirmed the message to the
@@ -106,6 +113,7 @@ type kit struct {
 	desc   *pb.DescribeResponse
 	addr   string
 	stream *hostStream
+	agents []string // announced to a bridge
 }
 
 // start launches a fresh plugin process; its log is shown if any check fails.
@@ -152,7 +160,34 @@ func (k *kit) reconnect(hold func(*pb.Event) bool) error {
 		return err
 	}
 	k.stream = s
+	// A bridge learns the agents from their presence, which the hub sends on every new stream.
+	for _, agent := range k.agents {
+		if err := s.deliver(agentOnline(agent)); err != nil {
+			return fmt.Errorf("announce agent %s: %w", agent, err)
+		}
+	}
 	return nil
+}
+
+// announce tells a bridge about the agent of a conversation before the platform uses it.
+func (k *kit) announce(conv string) error {
+	if k.opts.Kind != sdk.KindBridge {
+		return nil
+	}
+	agent := AgentFor(conv)
+	if !slices.Contains(k.agents, agent) {
+		k.agents = append(k.agents, agent)
+	}
+	return k.stream.deliver(agentOnline(agent))
+}
+
+// AgentFor is the agent (username) an expert writes to in the kit's conversation conv on a
+// bridge. Before it calls Driver.Inbound, the kit announces that agent to the bridge as the hub
+// does, with an ONLINE presence event; the driver has an expert of its own write to the agent.
+func AgentFor(conv string) string { return "agent" + conv[:12] }
+
+func agentOnline(agent string) *pb.Event {
+	return sdk.NewPresence("sdktest-presence-"+newKey(), sdk.Agent(agent, "Agent "+agent[5:]), sdk.Online, "")
 }
 
 // alive fails the check at once when the plugin process is gone: every check after a crash would

@@ -1,0 +1,6 @@
+// Placeholder until the mattermost bridge lands.
+package main
+
+import "github.com/switchboardhq/switchboard/sdk"
+
+func main() { sdk.ServeBridge(nil) }
