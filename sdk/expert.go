@@ -20,6 +20,9 @@ func ParseExpertChatKey(key string) (agent, expert string, ok bool) {
 	return agent, expert, ok && agent != "" && expert != ""
 }
 
+// PresenceState is where a participant stands for others.
+type PresenceState = pb.PresenceState
+
 // Presence states.
 const (
 	Online  = pb.PresenceState_PRESENCE_STATE_ONLINE

@@ -115,6 +115,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/directory", s.authed(s.directory))
 	mux.Handle("GET /api/v1/agents", s.authed(s.agents))
 	mux.Handle("POST /api/v1/chats", s.authed(s.startChat))
+	mux.Handle("GET /api/v1/experts", s.authed(s.experts))
+	mux.Handle("POST /api/v1/experts/{instance}/chats", s.authed(s.startExpertChat))
+	mux.Handle("GET /api/v1/files/{id}", s.authed(s.file))
 	mux.Handle("GET /api/v1/supervisor", s.authed(s.supervise))
 	mux.Handle("GET /api/v1/transcripts", s.authed(s.transcripts))
 	mux.Handle("PUT /api/v1/admin/queues/{id}", s.authed(s.queueSettings))
@@ -299,9 +302,16 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, c caller) 
 }
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request, c caller) {
-	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	msgs, err := s.opts.Hub.Messages(r.Context(), c.tenant, c.userID, r.PathValue("id"), after, limit)
+	q := r.URL.Query()
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	var msgs []hub.MessageView
+	var err error
+	if last, _ := strconv.Atoi(q.Get("last")); last > 0 {
+		msgs, err = s.opts.Hub.LastMessages(r.Context(), c.tenant, c.userID, r.PathValue("id"), last)
+	} else {
+		msgs, err = s.opts.Hub.Messages(r.Context(), c.tenant, c.userID, r.PathValue("id"), after, limit)
+	}
 	if err != nil {
 		writeHubError(w, s.opts.Logger, err)
 		return

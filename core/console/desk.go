@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,6 +37,45 @@ func (s *Server) startChat(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	v, err := s.opts.Hub.StartChat(r.Context(), c.tenant, c.userID, req.Username)
 	s.answer(w, v, err)
+}
+
+func (s *Server) experts(w http.ResponseWriter, r *http.Request, c caller) {
+	list, err := s.opts.Hub.Experts(r.Context(), c.tenant, c.userID)
+	s.answer(w, map[string]any{"experts": list}, err)
+}
+
+func (s *Server) startExpertChat(w http.ResponseWriter, r *http.Request, c caller) {
+	var req struct {
+		Expert string `json:"expert"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	v, err := s.opts.Hub.StartExpertChat(r.Context(), c.tenant, c.userID, r.PathValue("instance"), req.Expert)
+	s.answer(w, v, err)
+}
+
+// file sends a stored attachment as a download: never rendered by the browser in the console's
+// origin, whatever its type says.
+func (s *Server) file(w http.ResponseWriter, r *http.Request, c caller) {
+	f, err := s.opts.Hub.File(r.Context(), c.tenant, c.userID, r.PathValue("id"))
+	if err != nil {
+		writeHubError(w, s.opts.Logger, err)
+		return
+	}
+	ctype := f.ContentType
+	if _, _, err := mime.ParseMediaType(ctype); err != nil || ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.FormatInt(int64(len(f.Data)), 10))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, max-age=3600")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(f.Data)
 }
 
 func (s *Server) markRead(w http.ResponseWriter, r *http.Request, c caller) {

@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 		"github.com/switchboardhq/switchboard/bridges/mattermost",
 		"github.com/switchboardhq/switchboard/bridges/slack",
 		"github.com/switchboardhq/switchboard/core/e2e/testdata/crashplugin",
+		"github.com/switchboardhq/switchboard/core/e2e/testdata/expertlab",
 	)...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -59,7 +60,7 @@ const hubConfig = `listen: %[1]s
 log: {level: debug, format: json}
 store: {dsn: %[2]s/switchboard.db}
 plugins_dir: %[3]s
-limits: {rate_per_second: 1000, burst: 2000}
+limits: {rate_per_second: 1000, burst: 2000%[8]s}
 plugins:
   - {instance: webchat, plugin: webchat, tenant: acme, config: {title: Acme help, default_queue: support, messages_per_second: 100000, message_burst: 100000}}
 %[4]s
@@ -91,6 +92,7 @@ type hubOptions struct {
 	addr         string
 	extraUsers   string // more YAML user entries for tenant acme
 	queueExtra   string // more settings of the support queue, e.g. ", missed_offers_limit: 1"
+	limitsExtra  string // more limits, e.g. ", max_body_bytes: 33554432"
 }
 
 // hubProc is a hub running as its own process, as operators run it.
@@ -151,7 +153,7 @@ func startHub(t testing.TB, opts hubOptions) *hubProc {
 func (h *hubProc) start() {
 	t := h.t
 	t.Helper()
-	cfg := fmt.Sprintf(hubConfig, h.opts.addr, h.opts.dataDir, binDir, h.opts.extraPlugins, h.opts.offerTimeout, h.opts.extraUsers, h.opts.queueExtra)
+	cfg := fmt.Sprintf(hubConfig, h.opts.addr, h.opts.dataDir, binDir, h.opts.extraPlugins, h.opts.offerTimeout, h.opts.extraUsers, h.opts.queueExtra, h.opts.limitsExtra)
 	path := filepath.Join(h.opts.dataDir, "switchboard.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

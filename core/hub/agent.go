@@ -88,17 +88,26 @@ func (h *Hub) SetState(ctx context.Context, tenant, userID string, state store.A
 		return UserView{}, fmt.Errorf("%w: state must be available, on_break, work_offline or logged_out", ErrInvalid)
 	}
 	now := h.now()
-	var u store.User
+	var before, u store.User
 	err := h.st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		if before, err = tx.User(ctx, tenant, userID); err != nil {
+			return err
+		}
 		if err := tx.SetAgentState(tenant, userID, state, reason, now); err != nil {
 			return err
 		}
-		var err error
 		u, err = tx.User(ctx, tenant, userID)
 		return err
 	})
 	if err != nil {
 		return UserView{}, notFound(err)
+	}
+	if signedOut(before) != signedOut(u) {
+		h.announce(u)
+		if !signedOut(u) {
+			h.deliveredAtLogin(ctx, tenant, userID, before.StateSince)
+		}
 	}
 	view := NewUserView(u)
 	h.bus.publish(tenant, userID, Push{Type: "state", State: view.State, Reason: view.StateReason})
@@ -212,7 +221,7 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 		if conv.Kind == store.KindInternal {
 			return nil // agent to agent: no channel
 		}
-		ev := sdk.NewMessage(eventID, conv.ExternalKey, agentParticipant(u), &pb.Content{Text: text, Html: html})
+		ev := sdk.NewMessage(eventID, conv.ExternalKey, participantFor(conv, u), &pb.Content{Text: text, Html: html})
 		return h.enqueue(tx, conv, ev)
 	})
 	if err != nil {
@@ -231,9 +240,11 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 		h.metrics.messages.WithLabelValues("agent").Inc()
 		h.plugins.Notify(conv.Instance)
 		h.bus.publish(tenant, userID, Push{Type: "message", ConversationID: convID, Message: &mv})
-		h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
-			return r.AgentMessage(routing.Key{Tenant: tenant, ID: convID}, now)
-		})
+		if conv.Kind == store.KindCustomer {
+			h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+				return r.AgentMessage(routing.Key{Tenant: tenant, ID: convID}, now)
+			})
+		}
 	}
 	return mv, nil
 }
@@ -263,7 +274,7 @@ func (h *Hub) Typing(ctx context.Context, tenant, userID, convID string, active 
 	if c.AgentID != userID {
 		return fmt.Errorf("%w: conversation %s", ErrNotFound, convID)
 	}
-	h.plugins.Signal(c.Instance, sdk.NewTyping("typing:"+uuid.NewString(), c.ExternalKey, agentParticipant(u), active))
+	h.plugins.Signal(c.Instance, sdk.NewTyping("typing:"+uuid.NewString(), c.ExternalKey, participantFor(c, u), active))
 	return nil
 }
 
@@ -275,6 +286,8 @@ func (h *Hub) End(ctx context.Context, tenant, userID, convID string) (Conversat
 	}
 	if c, err := h.st.Conversation(ctx, tenant, convID); err == nil && c.Kind == store.KindInternal {
 		return h.endInternal(ctx, u, convID)
+	} else if err == nil && c.Kind == store.KindExpert {
+		return h.endExpert(ctx, u, convID)
 	}
 	var c store.Conversation
 	err = h.st.Write(ctx, func(tx store.Tx) error {
@@ -431,6 +444,18 @@ func (h *Hub) pushConversation(c store.Conversation) ConversationView {
 func agentParticipant(u store.User) *pb.Participant {
 	return &pb.Participant{Kind: sdk.AsAgent, Id: u.ID, DisplayName: u.DisplayName}
 }
+
+// participantFor is the agent as the conversation's plugin knows them: bridges name agents by
+// username.
+func participantFor(c store.Conversation, u store.User) *pb.Participant {
+	if c.Kind == store.KindExpert {
+		return sdk.Agent(u.Username, u.DisplayName)
+	}
+	return agentParticipant(u)
+}
+
+// signedOut says whether the user is away from the console altogether.
+func signedOut(u store.User) bool { return u.State == store.StateLoggedOut || u.State == "" }
 
 // notFound maps the store's not-found to the hub's, keeping other errors.
 func notFound(err error) error {

@@ -57,6 +57,8 @@ type Hub struct {
 	positions map[routing.Key]int
 	// breaches counts SLA breaches by queue since the hub started.
 	breaches map[routing.Key]int
+
+	experts *experts // connected bridges and the experts they report
 }
 
 // Options configure a Hub.
@@ -98,6 +100,7 @@ func New(opts Options) (*Hub, error) {
 		parked:    map[routing.Key]routing.Key{},
 		positions: map[routing.Key]int{},
 		breaches:  map[routing.Key]int{},
+		experts:   newExperts(),
 	}, nil
 }
 

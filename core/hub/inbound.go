@@ -16,6 +16,19 @@ import (
 
 // Apply implements pluginhost.Handler: it writes one inbound event inside tx.
 func (h *Hub) Apply(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func(), error) {
+	if src.Kind == pb.PluginKind_PLUGIN_KIND_BRIDGE {
+		switch p := ev.Payload.(type) {
+		case *pb.Event_ConversationStarted:
+			return h.applyExpertStarted(tx, src, ev, p.ConversationStarted)
+		case *pb.Event_Message:
+			return h.applyExpertMessage(tx, src, ev, p.Message)
+		case *pb.Event_ConversationEnded:
+			return h.applyExpertEnded(tx, src, ev, p.ConversationEnded)
+		case *pb.Event_DeliveryReceipt:
+			return h.applyReceipt(tx, src, ev, p.DeliveryReceipt)
+		}
+		return nil, sdk.Reject("a bridge cannot send %T events", ev.Payload)
+	}
 	switch p := ev.Payload.(type) {
 	case *pb.Event_ConversationStarted:
 		return h.applyStarted(tx, src, ev, p.ConversationStarted)
@@ -212,18 +225,24 @@ func (h *Hub) applyReceipt(tx store.Tx, src pluginhost.Source, ev *pb.Event, r *
 	}, nil
 }
 
-// Ephemeral implements pluginhost.Handler: typing goes straight to the agent; presence is for
-// bridges (a later concern of the expert directory).
+// Ephemeral implements pluginhost.Handler: typing goes straight to the agent; a bridge's presence
+// events fill the expert directory.
 func (h *Hub) Ephemeral(src pluginhost.Source, ev *pb.Event) bool {
 	switch p := ev.Payload.(type) {
 	case *pb.Event_Typing:
 		conv, err := h.st.OpenConversationByKey(context.Background(), src.Tenant, src.Instance, ev.Conversation)
 		if err == nil && conv.AgentID != "" {
-			active := p.Typing.Active
-			h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "typing", ConversationID: conv.ID, Active: &active, From: "customer"})
+			active, from := p.Typing.Active, "customer"
+			if conv.Kind == store.KindExpert {
+				if from = strings.TrimSpace(p.Typing.GetFrom().GetDisplayName()); from == "" {
+					from = "expert"
+				}
+			}
+			h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "typing", ConversationID: conv.ID, Active: &active, From: from})
 		}
 		return true
 	case *pb.Event_Presence:
+		h.expertPresence(src, p.Presence)
 		return true
 	}
 	return false

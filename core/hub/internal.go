@@ -101,6 +101,9 @@ func (h *Hub) viewFor(ctx context.Context, c store.Conversation, userID string) 
 // userView is viewFor with the conversation's participants already loaded.
 func (h *Hub) userView(ctx context.Context, c store.Conversation, userID string, parts []store.Participant) (ConversationView, error) {
 	v, err := h.viewOf(ctx, c, parts)
+	if err == nil && c.Kind == store.KindExpert {
+		v.Peer = h.expertPeer(c, parts)
+	}
 	if err != nil || c.Kind != store.KindInternal {
 		return v, err
 	}

@@ -10,6 +10,8 @@ type metrics struct {
 	conversations *prometheus.CounterVec
 	messages      *prometheus.CounterVec
 	slaBreaches   *prometheus.CounterVec
+	presence      *prometheus.CounterVec
+	expertOffline *prometheus.CounterVec
 }
 
 // NewMetrics registers the hub's series on reg.
@@ -31,10 +33,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_messages_total",
 			Help: "Messages stored, by sender kind (customer, agent, expert, system).",
 		}, []string{"sender"}),
+		presence: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_bridge_presence_updates_total",
+			Help: "Presence updates exchanged with expert bridges, by subject (agent: sent to bridges; expert: reported by them).",
+		}, []string{"subject"}),
+		expertOffline: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_expert_offline_messages_total",
+			Help: "Expert messages to signed-out agents, by event (stored; notified: the expert was told; delivered: found by the agent at sign-in).",
+		}, []string{"event"}),
+	}
+	for _, s := range []string{"agent", "expert"} {
+		m.presence.WithLabelValues(s)
+	}
+	for _, e := range []string{"stored", "notified", "delivered"} {
+		m.expertOffline.WithLabelValues(e)
 	}
 	for _, o := range []string{"offered", "accepted", "rejected", "timed_out"} {
 		m.offers.WithLabelValues(o)
 	}
-	reg.MustRegister(m.offers, m.conversations, m.messages, m.slaBreaches)
+	reg.MustRegister(m.offers, m.conversations, m.messages, m.slaBreaches, m.presence, m.expertOffline)
 	return &Metrics{m: m}
 }

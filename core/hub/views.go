@@ -38,12 +38,16 @@ type ConversationView struct {
 	Unread int `json:"unread,omitempty"`
 }
 
-// PeerView is the other agent of an agent-to-agent chat.
+// PeerView is the other side of a chat between colleagues: an agent in an agent-to-agent chat
+// (State is their routing state), or the expert of an expert chat (Kind "expert"; State is
+// their presence on the platform: online, away, offline or unknown).
 type PeerView struct {
+	Kind        string `json:"kind,omitempty"`
 	ID          string `json:"id"`
-	Username    string `json:"username"`
+	Username    string `json:"username,omitempty"`
 	DisplayName string `json:"display_name"`
 	State       string `json:"state"`
+	Platform    string `json:"platform,omitempty"`
 }
 
 // CustomerView is who the customer is, as far as the hub knows.

@@ -45,6 +45,9 @@ type Handler interface {
 	Ephemeral(src Source, ev *pb.Event) bool
 	// Settled reports what a plugin did with an outbound event that was not simply delivered.
 	Settled(src Source, eventID string, status pb.AckStatus, reason string)
+	// Connected says an instance's event stream is up (after every start and restart), so that the
+	// hub can send what the plugin must know before anything else (a bridge's agent directory).
+	Connected(src Source)
 	// HasCapacity answers a plugin asking whether an agent could take a chat of the queue now
 	// (empty: the tenant's default queue).
 	HasCapacity(src Source, queue string) (bool, error)

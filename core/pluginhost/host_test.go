@@ -58,6 +58,7 @@ func (r *recorder) Apply(tx store.Tx, src Source, ev *pb.Event) (func(), error) 
 func (r *recorder) HasCapacity(Source, string) (bool, error)     { return false, nil }
 func (r *recorder) Ephemeral(Source, *pb.Event) bool             { return false }
 func (r *recorder) Settled(Source, string, pb.AckStatus, string) {}
+func (r *recorder) Connected(Source)                             {}
 func (r *recorder) ids() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -199,6 +199,7 @@ func (in *instance) runOnce(ctx context.Context) error {
 	})
 	in.host.metrics.up.WithLabelValues(in.labels()...).Set(1)
 	in.log.Info("plugin instance up", "version", desc.Version, "pid", pid, "http", resp.HttpAddress)
+	in.host.opts.Handler.Connected(src)
 	return sess.serve(streamCtx)
 }
 

@@ -64,6 +64,8 @@ type Reader interface {
 	Messages(ctx context.Context, tenant, conversationID string, afterSeq int64, limit int) ([]Message, error)
 	// MessageByEventID finds a message by the id of the event that carried it.
 	MessageByEventID(ctx context.Context, tenant, eventID string) (Message, error)
+	// File returns a stored file with its data.
+	File(ctx context.Context, tenant, id string) (File, error)
 
 	// PendingOutbox returns the instance's undelivered outbox events with ID > afterID, oldest first.
 	PendingOutbox(ctx context.Context, tenant, instance string, afterID int64, limit int) ([]OutboxEvent, error)
@@ -108,6 +110,9 @@ type Tx interface {
 	// LeaveParticipant sets LeftAt of the participant if it has not left yet; one who never
 	// joined is ErrNotFound.
 	LeaveParticipant(tenant, conversationID string, kind ParticipantKind, refID string, at time.Time) error
+
+	// PutFile stores f with a fresh id when f.ID is empty and returns it (Size set from Data).
+	PutFile(f File) (File, error)
 
 	// AppendMessage stores m as the next message of its conversation: it sets m.Seq to the
 	// conversation's last sequence number plus one, a fresh m.ID when empty, and returns m.
@@ -353,6 +358,18 @@ type Attachment struct {
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
 	URL         string `json:"url,omitempty"`
+}
+
+// File is a file the hub keeps for a conversation (an attachment that arrived inline).
+type File struct {
+	TenantID       string
+	ID             string
+	ConversationID string
+	Name           string
+	ContentType    string
+	Size           int64
+	Data           []byte
+	CreatedAt      time.Time
 }
 
 // Message is one message of a conversation, in canonical content form.

@@ -240,6 +240,19 @@ func (r reader) FindCustomer(ctx context.Context, tenant string, m store.Custome
 	return store.Customer{}, fmt.Errorf("store: customer matching %+v: %w", m, store.ErrNotFound)
 }
 
+const fileColumns = `tenant_id, id, conversation_id, name, content_type, size, data, created_at`
+
+func (r reader) File(ctx context.Context, tenant, id string) (store.File, error) {
+	var f store.File
+	err := r.queryRow(ctx, "file", id, func(row *sql.Row) error {
+		var created int64
+		err := row.Scan(&f.TenantID, &f.ID, &f.ConversationID, &f.Name, &f.ContentType, &f.Size, &f.Data, &created)
+		f.CreatedAt = fromNanos(created)
+		return err
+	}, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	return f, err
+}
+
 const caseColumns = `tenant_id, id, customer_id, conversation_id, subject, notes, status, created_by,
 	created_at, updated_at`
 

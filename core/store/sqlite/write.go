@@ -262,6 +262,29 @@ func (t *txView) CreateCase(c store.Case) (store.Case, error) {
 	return c, nil
 }
 
+// PutFile fills in a zero CreatedAt with now.
+func (t *txView) PutFile(f store.File) (store.File, error) {
+	if err := need(f.TenantID, "tenant id"); err != nil {
+		return store.File{}, err
+	}
+	if f.ID == "" {
+		var err error
+		if f.ID, err = newID(); err != nil {
+			return store.File{}, err
+		}
+	}
+	if f.Data == nil {
+		f.Data = []byte{}
+	}
+	f.Size, f.CreatedAt = int64(len(f.Data)), orNow(f.CreatedAt)
+	_, err := t.exec(`INSERT INTO files (`+fileColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		f.TenantID, f.ID, f.ConversationID, f.Name, f.ContentType, f.Size, f.Data, nanos(f.CreatedAt))
+	if err != nil {
+		return store.File{}, writeErr(fmt.Sprintf("put file %q of conversation %q", f.ID, f.ConversationID), err)
+	}
+	return f, nil
+}
+
 // CreateConversation starts LastSeq at 0 whatever c holds; a zero CreatedAt becomes now.
 func (t *txView) CreateConversation(c store.Conversation) (store.Conversation, error) {
 	if err := need(c.TenantID, "tenant id"); err != nil {

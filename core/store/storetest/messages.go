@@ -165,3 +165,25 @@ func testMessagesPaging(t *testing.T, e *env) {
 	page, err = e.s.Messages(e.ctx, ten, "conv", n, 10)
 	empty(t, "Messages after the last", page, err)
 }
+
+func testFiles(t *testing.T, e *env) {
+	data := []byte("%PDF-1.7 report\x00\xff")
+	var put store.File
+	e.write(func(tx store.Tx) (err error) {
+		put, err = tx.PutFile(store.File{TenantID: "acme", ConversationID: "conv", Name: "report.pdf", ContentType: "application/pdf", Data: data})
+		return err
+	})
+	if put.ID == "" || put.Size != int64(len(data)) {
+		t.Fatalf("PutFile returned id %q size %d, want a fresh id and size %d", put.ID, put.Size, len(data))
+	}
+	got, err := e.s.File(e.ctx, "acme", put.ID)
+	noErr(t, "File", err)
+	if got.Name != "report.pdf" || got.ContentType != "application/pdf" || got.ConversationID != "conv" ||
+		got.Size != int64(len(data)) || string(got.Data) != string(data) || got.CreatedAt.IsZero() {
+		t.Errorf("File = %+v, want what was put", got)
+	}
+	_, err = e.s.File(e.ctx, "globex", put.ID)
+	isErr(t, "File of another tenant", err, store.ErrNotFound)
+	_, err = e.s.File(e.ctx, "acme", "missing")
+	isErr(t, "File that does not exist", err, store.ErrNotFound)
+}

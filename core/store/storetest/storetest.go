@@ -54,6 +54,7 @@ func Run(t *testing.T, newDB Factory) {
 		{"AppendMessage", testAppendMessage},
 		{"AppendMessageConcurrent", testAppendMessageConcurrent},
 		{"MessagesPaging", testMessagesPaging},
+		{"Files", testFiles},
 		{"Seen", testSeen},
 		{"Outbox", testOutbox},
 		{"OutboxPaging", testOutboxPaging},
