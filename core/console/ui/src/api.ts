@@ -25,11 +25,26 @@ export interface Customer {
   account_number?: string;
 }
 
+// Peer is the other side of a chat between colleagues: an agent (state is their routing state)
+// or, with kind "expert", an expert on a bridge (state is their presence there).
 export interface Peer {
+  kind?: "expert";
   id: string;
-  username: string;
+  username?: string;
   display_name: string;
-  state?: AgentState;
+  state?: string;
+  platform?: string;
+}
+
+export type Presence = "online" | "away" | "offline" | "unknown";
+
+export interface Expert {
+  instance: string;
+  platform: string;
+  id: string;
+  display_name: string;
+  state: Presence;
+  conversation_id?: string;
 }
 
 export interface Conversation {

@@ -5,7 +5,7 @@ import { SafeHTML } from "./html";
 import { CloseIcon, DownloadIcon, LinkIcon, PopOutIcon, TransferIcon } from "./icons";
 import type { JSX } from "preact";
 import type { Chat, PendingMessage, State } from "./state";
-import { channelLabel, chatTitle, clock, cls, fullName, since, stateLabels, useNow } from "./util";
+import { channelLabel, chatTitle, clock, cls, fullName, peerLine, since, stateLabels, useNow } from "./util";
 
 // status is the chat's icon: blue while the customer waits for a reply, red once that wait is
 // past the queue's SLA.
@@ -19,8 +19,9 @@ function status(v: Conversation): { cls: string; label: string } {
 export function ChatTable({ s, desk }: { s: State; desk: Desk }) {
   const now = useNow();
   const all = Object.values(s.chats);
-  const customers = all.filter((c) => c.view.kind !== "internal");
+  const customers = all.filter((c) => c.view.kind === "customer");
   const team = all.filter((c) => c.view.kind === "internal");
+  const experts = all.filter((c) => c.view.kind === "expert");
   const row = (c: Chat) => {
     const v = c.view;
     const st = status(v);
@@ -40,12 +41,12 @@ export function ChatTable({ s, desk }: { s: State; desk: Desk }) {
         </td>
         <td class="name">
           <span>{chatTitle(v)}</span>
-          <small>{v.kind === "internal" ? stateLabels[v.peer?.state ?? "logged_out"] : `${channelLabel(v.channel)} · ${v.queue}`}</small>
+          <small>{v.kind === "customer" ? `${channelLabel(v.channel)} · ${v.queue}` : peerLine(v)}</small>
         </td>
         <td class="time" title={v.kind === "customer" ? "Time since you took the chat" : "Time since the chat started"}>
           {v.state === "wrap_up" ? "wrap-up" : since(v.assigned_at ?? v.created_at, now)}
         </td>
-        <td>{c.unread > 0 && <span class={cls("unread", v.kind === "internal" && "blink")} aria-label={`${c.unread} unread`}>{c.unread}</span>}</td>
+        <td>{c.unread > 0 && <span class={cls("unread", v.kind !== "customer" && "blink")} aria-label={`${c.unread} unread`}>{c.unread}</span>}</td>
       </tr>
     );
   };
@@ -63,6 +64,11 @@ export function ChatTable({ s, desk }: { s: State; desk: Desk }) {
         <tbody>{team.map(row)}</tbody>
       </table>
       {team.length === 0 && <p class="muted pad">Start one from the Team tab.</p>}
+      <h2>Expert chats</h2>
+      <table id="expert-chats" class="table">
+        <tbody>{experts.map(row)}</tbody>
+      </table>
+      {experts.length === 0 && <p class="muted pad">Experts write to you from their chat app, or start one from the Team tab.</p>}
     </aside>
   );
 }
@@ -70,7 +76,7 @@ export function ChatTable({ s, desk }: { s: State; desk: Desk }) {
 export function ChatPane({ s, desk, chat, popout }: { s: State; desk: Desk; chat: Chat; popout?: boolean }) {
   const v = chat.view;
   const [panel, setPanel] = useState<"" | "transfer" | "transcript">("");
-  const internal = v.kind === "internal";
+  const colleague = v.kind !== "customer";
   const act = (fn: () => Promise<unknown>) => () => fn().catch((e) => desk.notice(e));
   return (
     <article
@@ -118,7 +124,7 @@ export function ChatPane({ s, desk, chat, popout }: { s: State; desk: Desk; chat
         </div>
       )}
       <MessageList chat={chat} me={s.user?.id ?? ""} desk={desk} />
-      {chat.typing && v.state === "active" && <p class="typing">{internal ? v.peer?.display_name : v.customer.display_name} is typing…</p>}
+      {chat.typing && v.state === "active" && <p class="typing">{colleague ? v.peer?.display_name : v.customer.display_name} is typing…</p>}
       {v.state === "active" && <Composer desk={desk} id={v.id} />}
       {v.state === "wrap_up" && <WrapUpPanel s={s} desk={desk} v={v} />}
     </article>
@@ -131,7 +137,17 @@ function TitleBar({ v }: { v: Conversation }) {
     return (
       <header class="titlebar">
         <h3>{v.peer?.display_name ?? "Colleague"}</h3>
-        <p class="muted">Team chat · {v.peer ? stateLabels[v.peer.state ?? "logged_out"] : ""}</p>
+        <p class="muted">Team chat · {peerLine(v)}</p>
+      </header>
+    );
+  }
+  if (v.kind === "expert") {
+    return (
+      <header class="titlebar">
+        <h3>
+          <span class={cls("dot", `presence-${v.peer?.state ?? "unknown"}`)} /> {v.peer?.display_name ?? "Expert"}
+        </h3>
+        <p class="muted">{peerLine(v)}</p>
       </header>
     );
   }
@@ -172,6 +188,9 @@ function MessageList({ chat, me, desk }: { chat: Chat; me: string; desk: Desk })
   return (
     <ol class="messages" ref={ref} onScroll={onScroll} aria-live="polite">
       {!chat.loaded && <li class="system">Loading…</li>}
+      {chat.loaded && chat.view.kind === "expert" && chat.messages.length > 0 && chat.messages[0].seq > 1 && (
+        <li class="system history-note">Earlier messages are in the transcript (Save transcript).</li>
+      )}
       {chat.messages.map((m) => (
         <MessageItem key={m.seq} m={m} mine={m.sender_kind === "agent" && m.sender_id === me} customer={chat.view.customer.display_name} />
       ))}

@@ -163,6 +163,7 @@ export class Desk {
           api<Conversation>("GET", conversationPath(v.id)).then((full) => s.upsertConversation(full)).catch(() => {});
         }
         if (isNew && v.kind === "internal" && v.agent_id !== s.state.user?.id) this.alerts.ring(`Chat from ${v.peer?.display_name ?? "a colleague"}`);
+        if (isNew && v.kind === "expert") this.alerts.ring(`Chat with ${v.peer?.display_name ?? "an expert"}`);
         if (isNew && s.state.popout === null && v.kind === "customer" && v.state === "active") s.openChat(v.id);
         this.quietIfIdle();
         break;
@@ -182,7 +183,7 @@ export class Desk {
         const added = s.mergeMessages(p.conversation_id, [p.message], { countUnread: !seen });
         if (added && chat.view.kind === "customer") this.trackReplyWait(p.conversation_id, p.message);
         if (added && seen) this.markRead(p.conversation_id);
-        if (added && !seen && p.message.sender_id !== s.state.user?.id && chat.view.kind === "internal") {
+        if (added && !seen && p.message.sender_id !== s.state.user?.id && chat.view.kind !== "customer") {
           this.alerts.ring(`${p.message.sender_name}: new message`);
         }
         break;
@@ -232,11 +233,18 @@ export class Desk {
     if (this.store.state.offers.length === 0) this.alerts.stop();
   }
 
-  // loadHistory fetches the messages after the last one the page holds.
+  // loadHistory fetches the messages after the last one the page holds. An expert chat may be
+  // long-lived: it opens with its last 30 messages.
   async loadHistory(id: string) {
     const chat = this.store.state.chats[id];
     if (!chat) return;
     let after = chat.messages.length ? chat.messages[chat.messages.length - 1].seq : 0;
+    if (after === 0 && chat.view.kind === "expert") {
+      const res = await api<{ messages: Message[] }>("GET", `${conversationPath(id)}/messages?last=30`);
+      this.store.mergeMessages(id, res.messages, { loaded: true });
+      if (res.messages.length === 0) return;
+      after = res.messages[res.messages.length - 1].seq;
+    }
     for (;;) {
       const res = await api<{ messages: Message[] }>("GET", `${conversationPath(id)}/messages?after=${after}&limit=500`);
       this.store.mergeMessages(id, res.messages, { loaded: true });
@@ -363,6 +371,12 @@ export class Desk {
   async transfer(id: string, target: { queue?: string; agent?: string }) {
     await api("POST", `${conversationPath(id)}/transfer`, target);
     if (target.queue) this.store.removeConversation(id);
+  }
+
+  async startExpertChat(instance: string, expert: string) {
+    const v = await api<Conversation>("POST", `/experts/${encodeURIComponent(instance)}/chats`, { expert });
+    this.store.upsertConversation(v);
+    await this.open(v.id);
   }
 
   async startChat(username: string) {

@@ -1,7 +1,7 @@
-import type { AgentInfo } from "./api";
+import type { AgentInfo, Expert } from "./api";
 import type { Desk } from "./desk";
 import type { State } from "./state";
-import { cls, reasonText, stateLabels, usePoll } from "./util";
+import { channelLabel, cls, presenceLabels, reasonText, stateLabels, usePoll } from "./util";
 
 // TeamView lists the colleagues the user may chat with: their functional group, or every group
 // for supervisors.
@@ -10,6 +10,7 @@ export function TeamView({ s, desk }: { s: State; desk: Desk }) {
   const groups = [...new Set(agents.map((a) => a.group))].sort();
   return (
     <section class="team-view">
+      <Experts desk={desk} />
       {groups.map((g) => (
         <div class="card">
           <h2>Group {g}</h2>
@@ -69,4 +70,53 @@ export function Load({ a }: { a: AgentInfo }) {
 // useAgents polls the agent list while the component is shown.
 export function useAgents(desk: Desk): AgentInfo[] {
   return usePoll<{ agents: AgentInfo[] }>("/agents", 3000, (e) => desk.notice(e))?.agents ?? [];
+}
+
+// Experts lists the experts the tenant's bridges report (Matrix, Mattermost, Slack), with their
+// presence there; Chat opens the one chat with each.
+function Experts({ desk }: { desk: Desk }) {
+  const experts = usePoll<{ experts: Expert[] }>("/experts", 3000, (e) => desk.notice(e))?.experts;
+  if (!experts) return null;
+  return (
+    <div class="card">
+      <h2>Experts</h2>
+      {experts.length === 0 ? (
+        <p class="muted">No expert bridge reports anyone yet.</p>
+      ) : (
+        <table class="table experts" id="experts">
+          <thead>
+            <tr>
+              <th>Expert</th>
+              <th>Presence</th>
+              <th>Reached through</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {experts.map((x) => (
+              <tr data-expert={x.id} class="expert-row">
+                <td>
+                  {x.display_name} <small class="muted">{x.id}</small>
+                </td>
+                <td>
+                  <span class={cls("dot", `presence-${x.state}`)} /> {presenceLabels[x.state] ?? x.state}
+                </td>
+                <td>{channelLabel(x.platform)}</td>
+                <td>
+                  <button
+                    type="button"
+                    class="ghost"
+                    data-action="expert-chat"
+                    onClick={() => (x.conversation_id ? desk.open(x.conversation_id) : desk.startExpertChat(x.instance, x.id)).catch((e) => desk.notice(e))}
+                  >
+                    {x.conversation_id ? "Open chat" : "Chat"}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
 }

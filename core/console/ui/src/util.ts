@@ -47,11 +47,20 @@ export function fullName(c: Customer): string {
 // chatTitle names a chat: the colleague for agent-to-agent chats, the customer otherwise.
 export function chatTitle(v: Conversation): string {
   if (v.kind === "internal") return v.peer?.display_name ?? "Colleague";
+  if (v.kind === "expert") return v.peer?.display_name ?? "Expert";
   return v.customer.display_name;
 }
 
 export function channelLabel(channel: string): string {
-  const names: Record<string, string> = { webchat: "Web chat", sms: "SMS", social: "Social", internal: "Team" };
+  const names: Record<string, string> = {
+    webchat: "Web chat",
+    sms: "SMS",
+    social: "Social",
+    internal: "Team",
+    matrix: "Matrix",
+    mattermost: "Mattermost",
+    slack: "Slack",
+  };
   return names[channel] ?? channel;
 }
 
@@ -93,4 +102,17 @@ export function usePoll<T>(path: string, intervalMs: number, onError: (err: unkn
     };
   }, [path, intervalMs]);
   return data;
+}
+
+export const presenceLabels: Record<string, string> = {
+  online: "Online",
+  away: "Away",
+  offline: "Offline",
+  unknown: "Presence unknown",
+};
+
+// peerLine describes the other side of a chat between colleagues.
+export function peerLine(v: Conversation): string {
+  if (v.kind === "expert") return `${channelLabel(v.channel)} expert · ${presenceLabels[v.peer?.state ?? "unknown"] ?? v.peer?.state}`;
+  return stateLabels[(v.peer?.state ?? "logged_out") as AgentState];
 }
