@@ -6,12 +6,20 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # Test peers built from source (Matrix homeserver, Mattermost server) are cached outside the
-# repository, keyed by version; each script prints the binary's path.
+# repository, keyed by version; each script prints where it put the build. A cold build takes
+# minutes, mostly module downloads: the peers build side by side.
+pids=()
 for peer in "$(dirname "$0")"/peers/*.sh; do
   [ -e "$peer" ] || continue
-  if ! "$peer" >/dev/null; then
-    echo "test-deps: building the test peer $(basename "$peer" .sh) failed" >&2
-    [ "${CI:-}" = "true" ] && exit 1
+  ( if ! "$peer" >/dev/null; then
+      echo "test-deps: building the test peer $(basename "$peer" .sh) failed" >&2
+      exit 1
+    fi ) &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do
+  if ! wait "$pid" && [ "${CI:-}" = "true" ]; then
+    exit 1
   fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -33,7 +33,7 @@ const (
 	defaultExpertPoll       = 15 * time.Second
 	defaultMaxAttachment    = 10 << 20
 	// maxAttachmentLimit keeps an expert's message with its files under the hub's message size.
-	maxAttachmentLimit = 25 << 20
+	maxAttachmentLimit = 24 << 20
 )
 
 // settings is the instance configuration.

@@ -138,7 +138,7 @@ func snapshotChats(t *testing.T, a *agent) []expertChat {
 }
 
 func TestExpertConnectThroughABridge(t *testing.T) {
-	h := startHub(t, hubOptions{extraPlugins: labPlugin, limitsExtra: ", max_body_bytes: 33554432"})
+	h := startHub(t, hubOptions{extraPlugins: labPlugin, limitsExtra: ", max_body_bytes: 50331648"})
 	h.waitPlugin("lab", 0)
 	lab := expertLab{t: t, base: h.url + "/c/lab"}
 
@@ -270,7 +270,7 @@ func TestExpertConnectThroughABridge(t *testing.T) {
 		{"admin", map[string]any{"id": "b2", "agent": "ada", "expert": "@erin:lab", "text": "hello?"}, `there is no agent "ada"`},
 		{"empty", map[string]any{"id": "b3", "agent": "alice", "expert": "@erin:lab", "text": "  "}, "empty message"},
 		{"oversized file", map[string]any{"id": "b4", "agent": "alice", "expert": "@erin:lab", "text": "big",
-			"files": []map[string]any{{"name": "big.bin", "data": make([]byte, 10<<20+1)}}}, "larger than"},
+			"files": []map[string]any{{"name": "big.bin", "data": make([]byte, 24<<20+1)}}}, "larger than"},
 	} {
 		code, msg := lab.post("/messages", bad.body)
 		if code != 422 || !strings.Contains(msg, bad.want) {

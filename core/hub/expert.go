@@ -26,9 +26,10 @@ import (
 // agent is signed in; a signed-out agent finds it, unread, at the next sign-in, and the expert is
 // told once per absence that it will be delivered then.
 
-// MaxAttachmentBytes bounds one file an expert sends; bridges refuse larger ones before they
-// reach the hub, and the hub refuses them too.
-const MaxAttachmentBytes = 10 << 20
+// MaxAttachmentBytes bounds one file an expert sends: a file travels inline in one event of at
+// most sdk.MaxMessageBytes. Bridges apply their own, usually smaller, max_attachment_bytes (10 MiB
+// by default) before a file reaches the hub; the hub refuses larger ones too.
+const MaxAttachmentBytes = 24 << 20
 
 // experts is what the hub knows of the bridges: which instances are connected, per tenant, and the
 // experts each reports with their presence. None of it is stored: bridges report it again on
@@ -312,8 +313,10 @@ func (h *Hub) applyExpertMessage(tx store.Tx, src pluginhost.Source, ev *pb.Even
 	if richtext.IsEmpty(text, html) && len(content.GetAttachments()) == 0 {
 		return nil, sdk.Reject("empty message")
 	}
+	total := 0
 	for _, a := range content.GetAttachments() {
-		if len(a.GetData()) > MaxAttachmentBytes || a.GetSize() > MaxAttachmentBytes {
+		total += len(a.GetData())
+		if len(a.GetData()) > MaxAttachmentBytes || a.GetSize() > MaxAttachmentBytes || total > MaxAttachmentBytes {
 			return nil, sdk.Reject("attachment %q is larger than %d bytes", a.GetName(), MaxAttachmentBytes)
 		}
 		if len(a.GetData()) == 0 && !safeURL(a.GetUrl()) {
