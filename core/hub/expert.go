@@ -472,7 +472,18 @@ func (h *Hub) deliveredAtLogin(ctx context.Context, tenant, userID string, since
 		if c.Kind != store.KindExpert {
 			continue
 		}
-		msgs, err := h.st.Messages(ctx, tenant, c.ID, 0, 0)
+		// What arrived while the agent was away is unread: start after the read mark.
+		parts, err := h.st.Participants(ctx, tenant, c.ID)
+		if err != nil {
+			continue
+		}
+		var read int64
+		for _, p := range parts {
+			if p.Kind == store.PartAgent && p.RefID == userID && p.LeftAt.IsZero() {
+				read = p.ReadSeq
+			}
+		}
+		msgs, err := h.st.Messages(ctx, tenant, c.ID, read, 0)
 		if err != nil {
 			continue
 		}
