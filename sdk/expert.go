@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"strconv"
 	"strings"
 
 	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
@@ -38,4 +39,20 @@ func Agent(username, displayName string) *Participant {
 // Expert is an expert on a bridge's platform.
 func Expert(id, displayName string) *Participant {
 	return &Participant{Kind: AsExpert, Id: id, DisplayName: displayName}
+}
+
+// MaxAttachmentBytes is the most an event's inline files (Attachment.Data) may hold together: an
+// event travels as one message of at most MaxMessageBytes. The hub refuses more; plugins bound
+// their own max_attachment_bytes by it.
+const MaxAttachmentBytes = 24 << 20
+
+// SizeText writes a byte count for people: "10 MiB", "512 KiB", "1234 bytes".
+func SizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }

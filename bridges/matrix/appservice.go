@@ -108,7 +108,7 @@ func (b *bridge) transaction(w http.ResponseWriter, r *http.Request) {
 
 	b.txnMu.Lock()
 	defer b.txnMu.Unlock()
-	if b.txnDone.has(txn) {
+	if b.txnDone.Has(txn) {
 		writeJSON(w, http.StatusOK, struct{}{})
 		return
 	}
@@ -119,7 +119,7 @@ func (b *bridge) transaction(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	b.txnDone.add(txn)
+	b.txnDone.Add(txn)
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 

@@ -47,7 +47,6 @@ const (
 	defaultBotLocalpart  = "switchboard"
 	defaultGhostPrefix   = "sb_"
 	defaultMaxAttachment = 10 << 20
-	maxMaxAttachment     = 24 << 20 // attachments travel inline in one gRPC message of at most 32 MiB
 )
 
 // localpartChars are the characters a Matrix user localpart may hold.
@@ -104,8 +103,8 @@ func (s *settings) check() error {
 	if s.MaxAttachmentBytes == 0 {
 		s.MaxAttachmentBytes = defaultMaxAttachment
 	}
-	if s.MaxAttachmentBytes < 1 || s.MaxAttachmentBytes > maxMaxAttachment {
-		bad("max_attachment_bytes", "must be between 1 and %d", maxMaxAttachment)
+	if s.MaxAttachmentBytes < 1 || s.MaxAttachmentBytes > sdk.MaxAttachmentBytes {
+		bad("max_attachment_bytes", "must be between 1 and %d", sdk.MaxAttachmentBytes)
 	}
 	if s.PresenceInterval == "" {
 		s.PresenceInterval = "1m"

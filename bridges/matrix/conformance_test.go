@@ -80,7 +80,7 @@ func (d *experts) open(ctx context.Context, conv string) (*chat, error) {
 	}
 	if c.expert == nil {
 		id, token := d.hs.CreateUser("expert" + conv[:12])
-		c.expert = &matrixUser{base: d.hs.URL, id: id, token: token}
+		c.expert = &matrixUser{hs: d.hs, id: id, token: token}
 	}
 	// The kit announced the agent just before; the bridge may still be registering the ghost.
 	var room string
@@ -146,7 +146,8 @@ func (d *experts) Delivered(ctx context.Context, httpAddr, conv string) ([]strin
 
 // matrixUser is a real user of the homeserver, with their access token.
 type matrixUser struct {
-	base, id, token string
+	hs        *dendrite.Server
+	id, token string
 }
 
 type roomEvent struct {
@@ -162,33 +163,10 @@ type roomEvent struct {
 }
 
 func (u *matrixUser) do(ctx context.Context, method, path string, body, out any) error {
-	var r io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(data)
+	if err := u.hs.ClientCall(ctx, u.token, method, path, body, out); err != nil {
+		return fmt.Errorf("as %s: %w", u.id, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.base+"/_matrix/client/v3"+path, r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+u.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s as %s: %s: %s", method, path, u.id, resp.Status, data)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
+	return nil
 }
 
 func (u *matrixUser) send(ctx context.Context, room string, content map[string]any) (string, error) {

@@ -209,7 +209,7 @@ func (b *bridge) inboundFile(ctx context.Context, c messageContent) (*sdk.Conten
 		fileName, caption = c.FileName, c.Body
 	}
 	max := b.cfg.MaxAttachmentBytes
-	tooLarge := fmt.Sprintf("The file %q is larger than %s, the most the agent can receive, so it was not passed on. Please share a link instead.", fileName, byteSize(max))
+	tooLarge := fmt.Sprintf("The file %q is larger than %s, the most the agent can receive, so it was not passed on. Please share a link instead.", fileName, sdk.SizeText(max))
 	if c.Info.Size > max {
 		b.count("events_dropped", "attachment_too_large")
 		return nil, tooLarge, nil
@@ -233,14 +233,4 @@ func (b *bridge) inboundFile(ctx context.Context, c messageContent) (*sdk.Conten
 		content.Text, content.Html = fromMatrix("m.text", caption, c.Format, c.FormattedBody, false, "")
 	}
 	return content, "", nil
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -27,7 +27,7 @@ type bridge struct {
 
 	// txnMu serializes the homeserver's transactions: they are handled in the order it sent them.
 	txnMu   sync.Mutex
-	txnDone *idRing
+	txnDone *sdk.RecentIDs
 	// directMu serializes read-modify-write of the ghosts' m.direct account data.
 	directMu sync.Mutex
 
@@ -71,7 +71,7 @@ type expert struct {
 func newBridge() *bridge {
 	return &bridge{
 		ready:         make(chan struct{}),
-		txnDone:       newIDRing(4096),
+		txnDone:       sdk.NewRecentIDs(4096),
 		agents:        map[string]*agent{},
 		rooms:         map[string]pair{},
 		pairs:         map[pair]string{},
@@ -288,37 +288,4 @@ func agentDisplayName(p *sdk.Participant) string {
 		return p.GetDisplayName()
 	}
 	return ""
-}
-
-// idRing remembers the last n ids.
-type idRing struct {
-	mu   sync.Mutex
-	ids  []string
-	set  map[string]struct{}
-	next int
-}
-
-func newIDRing(n int) *idRing {
-	return &idRing{ids: make([]string, n), set: make(map[string]struct{}, n)}
-}
-
-func (r *idRing) has(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.set[id]
-	return ok
-}
-
-func (r *idRing) add(id string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.set[id]; ok {
-		return
-	}
-	if old := r.ids[r.next]; old != "" {
-		delete(r.set, old)
-	}
-	r.ids[r.next] = id
-	r.set[id] = struct{}{}
-	r.next = (r.next + 1) % len(r.ids)
 }

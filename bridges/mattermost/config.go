@@ -22,7 +22,7 @@ const configSchema = `{
     "username_prefix": {"type": "string", "pattern": "^[a-z0-9._-]{0,16}$", "default": "", "description": "Put before an agent's hub username to make their Mattermost username, e.g. agent- makes agent-alice"},
     "presence_interval": {"type": "string", "default": "1m", "description": "How often the agents' presence is set again on Mattermost (Go duration)"},
     "expert_poll_interval": {"type": "string", "default": "15s", "description": "How often the experts' presence is read from Mattermost (Go duration)"},
-    "max_attachment_bytes": {"type": "integer", "minimum": 1, "maximum": 26214400, "default": 10485760, "description": "Largest file an expert can send to an agent; larger ones are refused with a note to the expert"},
+    "max_attachment_bytes": {"type": "integer", "minimum": 1, "maximum": 25165824, "default": 10485760, "description": "Largest file an expert can send to an agent; larger ones are refused with a note to the expert"},
     "experts": {"type": "array", "items": {"type": "string"}, "uniqueItems": true, "description": "Usernames of the experts whose presence agents see; empty: the team's members and everyone who writes to an agent"}
   }
 }`
@@ -32,8 +32,6 @@ const (
 	defaultPresenceInterval = time.Minute
 	defaultExpertPoll       = 15 * time.Second
 	defaultMaxAttachment    = 10 << 20
-	// maxAttachmentLimit keeps an expert's message with its files under the hub's message size.
-	maxAttachmentLimit = 24 << 20
 )
 
 // settings is the instance configuration.
@@ -88,8 +86,8 @@ func (s *settings) check() error {
 	if s.MaxAttachmentBytes == 0 {
 		s.MaxAttachmentBytes = defaultMaxAttachment
 	}
-	if s.MaxAttachmentBytes < 1 || s.MaxAttachmentBytes > maxAttachmentLimit {
-		bad("max_attachment_bytes", "must be between 1 and %d", maxAttachmentLimit)
+	if s.MaxAttachmentBytes < 1 || s.MaxAttachmentBytes > sdk.MaxAttachmentBytes {
+		bad("max_attachment_bytes", "must be between 1 and %d", sdk.MaxAttachmentBytes)
 	}
 	seen := map[string]bool{}
 	for i, name := range s.Experts {

@@ -47,7 +47,7 @@ func (b *bridge) fetchFiles(ctx context.Context, a *agent, post *model.Post) (at
 			refused = append(refused, "a file Mattermost could not describe")
 			continue
 		}
-		tooBig := fmt.Sprintf("%q (%s, over the limit of %s)", info.Name, sizeText(info.Size), sizeText(b.cfg.MaxAttachmentBytes))
+		tooBig := fmt.Sprintf("%q (%s, over the limit of %s)", info.Name, sdk.SizeText(info.Size), sdk.SizeText(b.cfg.MaxAttachmentBytes))
 		if info.Size > b.cfg.MaxAttachmentBytes {
 			b.host.Count(countAttachments, reasonOversized)
 			refused = append(refused, tooBig)
@@ -55,7 +55,7 @@ func (b *bridge) fetchFiles(ctx context.Context, a *agent, post *model.Post) (at
 		}
 		if total+info.Size > maxInlineBytes {
 			b.host.Count(countAttachments, reasonOversized)
-			refused = append(refused, fmt.Sprintf("%q (%s; the files of one message may not exceed %s together)", info.Name, sizeText(info.Size), sizeText(maxInlineBytes)))
+			refused = append(refused, fmt.Sprintf("%q (%s; the files of one message may not exceed %s together)", info.Name, sdk.SizeText(info.Size), sdk.SizeText(maxInlineBytes)))
 			continue
 		}
 		var data []byte
@@ -91,16 +91,6 @@ func retry(ctx context.Context, fn func() error) error {
 		}
 	}
 	return err
-}
-
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 func timestampMillis(ms int64) *timestamppb.Timestamp {

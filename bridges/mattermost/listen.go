@@ -251,7 +251,7 @@ func (b *bridge) drainInbox(a *agent) {
 // importPost emits one expert post and, once the hub stored it, moves the channel's resume
 // point past it.
 func (b *bridge) importPost(a *agent, post *model.Post) {
-	if b.imported.has(post.Id) {
+	if b.imported.Has(post.Id) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -284,7 +284,7 @@ func (b *bridge) importPost(a *agent, post *model.Post) {
 			return // the bridge stops; the next run imports it again from the resume point
 		}
 	}
-	b.imported.add(post.Id)
+	b.imported.Add(post.Id)
 	b.saveResume(ctx, a, post.ChannelId, post.CreateAt)
 }
 

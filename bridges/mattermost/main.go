@@ -52,7 +52,7 @@ type bridge struct {
 	channels map[string]string // conversation key → direct channel id
 	typing   map[string]*typingLoop
 	posted   *postIndex
-	imported *idSet
+	imported *sdk.RecentIDs
 	experts  *directory
 }
 
@@ -64,7 +64,7 @@ func newBridge() *bridge {
 		channels: map[string]string{},
 		typing:   map[string]*typingLoop{},
 		posted:   newPostIndex(20000),
-		imported: newIDSet(20000),
+		imported: sdk.NewRecentIDs(20000),
 		log:      slog.New(slog.DiscardHandler),
 	}
 }

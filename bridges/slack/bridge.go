@@ -35,7 +35,7 @@ type bridge struct {
 	self   identity
 
 	chats   *chats
-	posted  *idSet // hub event ids posted to Slack
+	posted  *sdk.RecentIDs // hub event ids posted to Slack
 	dir     *directory
 	experts *experts
 	events  *onceSet // Slack event ids handled
@@ -58,7 +58,7 @@ func newBridge() *bridge {
 		ready:    make(chan struct{}),
 		hosted:   make(chan struct{}),
 		problems: map[string]error{},
-		posted:   newIDSet(8192),
+		posted:   sdk.NewRecentIDs(8192),
 		events:   newOnceSet(8192),
 		lanes:    newLanes(),
 		dir:      newDirectory(),

@@ -206,7 +206,7 @@ func (c *chats) learn(channel string, m slack.Msg, parent string) {
 	}
 	p := pair{agent: payloadString(meta, "agent"), expert: payloadString(meta, "expert")}
 	if id := payloadString(meta, "event"); id != "" {
-		c.b.posted.add(id)
+		c.b.posted.Add(id)
 	}
 	if meta.EventType == chatMeta && parent == "" && p.agent != "" && p.expert != "" && (m.ThreadTimestamp == "" || m.ThreadTimestamp == m.Timestamp) {
 		c.mu.Lock()

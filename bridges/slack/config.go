@@ -20,7 +20,7 @@ const configSchema = `{
     "signing_secret": {"type": "string", "description": "The app's signing secret; required in events mode, where Slack posts to <public_url>/c/<instance>/events"},
     "mode": {"type": "string", "enum": ["socket", "events"], "default": "socket", "description": "socket: the bridge connects to Slack (no public URL needed); events: Slack posts events to the hub"},
     "api_url": {"type": "string", "format": "uri", "default": "https://slack.com/api/", "description": "Base URL of the Slack Web API"},
-    "max_attachment_bytes": {"type": "integer", "minimum": 1, "maximum": 31457280, "default": 10485760, "description": "Largest file an expert may send; larger files are refused and the expert is told"},
+    "max_attachment_bytes": {"type": "integer", "minimum": 1, "maximum": 25165824, "default": 10485760, "description": "Largest file an expert may send; larger files are refused and the expert is told"},
     "presence_poll_interval": {"type": "string", "default": "60s", "description": "How often experts' Slack presence is read (Go duration, at least 1s)"},
     "agent_icon_url": {"type": "string", "description": "Icon of agents' posts; {agent} is replaced by the agent's username. Empty: the app's icon"}
   }
@@ -30,7 +30,6 @@ const configSchema = `{
 const (
 	defaultAPIURL        = "https://slack.com/api/"
 	defaultMaxAttachment = 10 << 20
-	maxAttachmentLimit   = 24 << 20 // attachments travel inline in one event; the hub takes at most 24 MiB
 	defaultPresencePoll  = time.Minute
 )
 
@@ -92,8 +91,8 @@ func (s *settings) check(publicURL string) error {
 	if s.MaxAttachmentBytes == 0 {
 		s.MaxAttachmentBytes = defaultMaxAttachment
 	}
-	if s.MaxAttachmentBytes < 1 || s.MaxAttachmentBytes > maxAttachmentLimit {
-		bad("max_attachment_bytes", "must be between 1 and %d", maxAttachmentLimit)
+	if s.MaxAttachmentBytes < 1 || s.MaxAttachmentBytes > sdk.MaxAttachmentBytes {
+		bad("max_attachment_bytes", "must be between 1 and %d", sdk.MaxAttachmentBytes)
 	}
 	s.presencePoll = defaultPresencePoll
 	if s.PresencePollInterval != "" {

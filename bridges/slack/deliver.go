@@ -110,7 +110,7 @@ func attachmentLinks(atts []*sdk.Attachment) string {
 // post puts one hub event into the pair's thread, starting the thread when there is none. A
 // post that is already on Slack (the hub resent the event) is not repeated.
 func (b *bridge) post(ctx context.Context, pr pair, eventID, as, text, html string) error {
-	if b.posted.has(eventID) {
+	if b.posted.Has(eventID) {
 		return nil
 	}
 	channel, err := b.chats.dm(ctx, pr.expert)
@@ -127,7 +127,7 @@ func (b *bridge) post(ctx context.Context, pr pair, eventID, as, text, html stri
 		if err := b.chats.readThread(ctx, t); err != nil {
 			return b.slackError(ctx, err)
 		}
-		if b.posted.has(eventID) {
+		if b.posted.Has(eventID) {
 			return nil
 		}
 	}
@@ -138,7 +138,7 @@ func (b *bridge) post(ctx context.Context, pr pair, eventID, as, text, html stri
 	if !ok {
 		b.chats.record(pr, thread{channel, ts})
 	}
-	b.posted.add(eventID)
+	b.posted.Add(eventID)
 	return nil
 }
 
@@ -159,13 +159,13 @@ func (b *bridge) startThread(ctx context.Context, pr pair, eventID, as, starter 
 		return false, err
 	}
 	b.chats.record(pr, thread{channel, ts})
-	b.posted.add(eventID)
+	b.posted.Add(eventID)
 	return true, nil
 }
 
 // postInThread posts a note into the pair's existing thread; without a thread it does nothing.
 func (b *bridge) postInThread(ctx context.Context, pr pair, eventID, as, text string) error {
-	if b.posted.has(eventID) {
+	if b.posted.Has(eventID) {
 		return nil
 	}
 	channel, err := b.chats.dm(ctx, pr.expert)
@@ -181,13 +181,13 @@ func (b *bridge) postInThread(ctx context.Context, pr pair, eventID, as, text st
 	if err := b.chats.readThread(ctx, t); err != nil {
 		return b.slackError(ctx, err)
 	}
-	if b.posted.has(eventID) {
+	if b.posted.Has(eventID) {
 		return nil
 	}
 	if _, err := b.postMessage(ctx, channel, t.ts, pr, eventID, as, text, ""); err != nil {
 		return err
 	}
-	b.posted.add(eventID)
+	b.posted.Add(eventID)
 	return nil
 }
 

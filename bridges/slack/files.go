@@ -38,7 +38,7 @@ func (b *bridge) attachments(ctx context.Context, ev *event, pr pair, msgID stri
 		}
 		if errors.Is(err, errTooBig) {
 			b.count("attachments_refused", "too_big")
-			note := fmt.Sprintf("“%s” was not sent: files up to %s reach the agent.", name, sizeText(b.cfg.MaxAttachmentBytes))
+			note := fmt.Sprintf("“%s” was not sent: files up to %s reach the agent.", name, sdk.SizeText(b.cfg.MaxAttachmentBytes))
 			if err := b.notice(ctx, pr, "too-big:"+msgID+":"+f.ID, note); err != nil {
 				return nil, err
 			}
@@ -97,14 +97,4 @@ func (b *bridge) slackHost(u *url.URL) bool {
 	}
 	h := u.Hostname()
 	return u.Host == b.apiHost || h == "slack.com" || strings.HasSuffix(h, ".slack.com") || strings.HasSuffix(h, ".slack-edge.com")
-}
-
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -3,47 +3,16 @@ package main
 import (
 	"context"
 	"sync"
+
+	"github.com/switchboardhq/switchboard/sdk"
 )
-
-// idSet remembers the last n ids; safe for concurrent use.
-type idSet struct {
-	mu   sync.Mutex
-	ids  []string
-	set  map[string]struct{}
-	next int
-}
-
-func newIDSet(n int) *idSet {
-	return &idSet{ids: make([]string, n), set: make(map[string]struct{}, n)}
-}
-
-func (r *idSet) has(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.set[id]
-	return ok
-}
-
-func (r *idSet) add(id string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.set[id]; ok {
-		return
-	}
-	if old := r.ids[r.next]; old != "" {
-		delete(r.set, old)
-	}
-	r.ids[r.next] = id
-	r.set[id] = struct{}{}
-	r.next = (r.next + 1) % len(r.ids)
-}
 
 // onceSet runs the work for an id once: a repeat that arrives while the work runs waits for its
 // outcome; one that arrives after it succeeded is a no-op. Failed work may be tried again.
 type onceSet struct {
 	mu      sync.Mutex
 	running map[string]*onceCall
-	done    *idSet
+	done    *sdk.RecentIDs
 }
 
 type onceCall struct {
@@ -52,7 +21,7 @@ type onceCall struct {
 }
 
 func newOnceSet(n int) *onceSet {
-	return &onceSet{running: map[string]*onceCall{}, done: newIDSet(n)}
+	return &onceSet{running: map[string]*onceCall{}, done: sdk.NewRecentIDs(n)}
 }
 
 // do runs fn unless id is done or running; repeat says whether it was a repeat.
@@ -61,7 +30,7 @@ func (o *onceSet) do(ctx context.Context, id string, fn func() error) (repeat bo
 		return false, fn()
 	}
 	o.mu.Lock()
-	if o.done.has(id) {
+	if o.done.Has(id) {
 		o.mu.Unlock()
 		return true, nil
 	}
@@ -82,7 +51,7 @@ func (o *onceSet) do(ctx context.Context, id string, fn func() error) (repeat bo
 	o.mu.Lock()
 	delete(o.running, id)
 	if c.err == nil {
-		o.done.add(id)
+		o.done.Add(id)
 	}
 	o.mu.Unlock()
 	close(c.finished)

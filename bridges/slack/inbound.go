@@ -183,7 +183,7 @@ func (b *bridge) chatOf(ctx context.Context, ev *event) (pair, bool, error) {
 
 // hint answers an expert with a message only they see.
 func (b *bridge) hint(ctx context.Context, ev *event, text string) error {
-	if b.posted.has("hint:" + ev.Channel + ":" + ev.TS) {
+	if b.posted.Has("hint:" + ev.Channel + ":" + ev.TS) {
 		return nil
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(escapeText(text), false)}
@@ -194,7 +194,7 @@ func (b *bridge) hint(ctx context.Context, ev *event, text string) error {
 		b.logger().Warn("cannot answer an expert", "user", ev.User, "error", err)
 		return nil // the hint is a courtesy; the event itself is handled
 	}
-	b.posted.add("hint:" + ev.Channel + ":" + ev.TS)
+	b.posted.Add("hint:" + ev.Channel + ":" + ev.TS)
 	return nil
 }
 

@@ -146,15 +146,8 @@ func TestMatrixBridge(t *testing.T) {
 	big := erin.upload(ctx, "big.bin", make([]byte, 70000))
 	erin.send(ctx, dm, map[string]any{"msgtype": "m.file", "body": "big.bin", "url": big, "info": map[string]any{"size": 70000}})
 	wait("the refusal of big.bin", 10*time.Second, func() bool { return erin.countFrom(dm, ghost, "m.notice", "big.bin") == 1 })
-	type withFiles struct {
-		Attachments []struct{ Name, URL string } `json:"attachments"`
-	}
 	wait("notes.txt stored", 10*time.Second, func() bool {
-		var page struct {
-			Messages []withFiles `json:"messages"`
-		}
-		alice.must("GET", "/api/v1/conversations/"+conv+"/messages?last=5", nil, &page)
-		return slices.ContainsFunc(page.Messages, func(m withFiles) bool {
+		return slices.ContainsFunc(alice.lastMessages(conv, 5), func(m message) bool {
 			return len(m.Attachments) == 1 && m.Attachments[0].Name == "notes.txt"
 		})
 	})
@@ -263,6 +256,7 @@ func TestMatrixBridge(t *testing.T) {
 // mxUser is a real Matrix user, as their chat app sees the homeserver.
 type mxUser struct {
 	t               *testing.T
+	hs              *dendrite.Server
 	base, id, token string
 
 	mu       sync.Mutex
@@ -291,7 +285,7 @@ type mxEvent struct {
 
 func newMXUser(t *testing.T, hs *dendrite.Server, name, displayName string) *mxUser {
 	id, token := hs.CreateUser(name)
-	u := &mxUser{t: t, base: hs.URL, id: id, token: token,
+	u := &mxUser{t: t, hs: hs, base: hs.URL, id: id, token: token,
 		presence: map[string]string{}, typers: map[string][]string{}, events: map[string][]mxEvent{}, invites: map[string]string{}}
 	if err := u.do(context.Background(), "PUT", "/profile/"+url.PathEscape(id)+"/displayname", map[string]string{"displayname": displayName}, nil); err != nil {
 		t.Fatal(err)
@@ -300,28 +294,8 @@ func newMXUser(t *testing.T, hs *dendrite.Server, name, displayName string) *mxU
 }
 
 func (u *mxUser) do(ctx context.Context, method, path string, body, out any) error {
-	var r io.Reader
-	if body != nil {
-		data, _ := json.Marshal(body)
-		r = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.base+"/_matrix/client/v3"+path, r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+u.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s as %s: %s: %s", method, path, u.id, res.Status, data)
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
+	if err := u.hs.ClientCall(ctx, u.token, method, path, body, out); err != nil {
+		return fmt.Errorf("as %s: %w", u.id, err)
 	}
 	return nil
 }

@@ -180,22 +180,12 @@ func TestMattermostBridge(t *testing.T) {
 	erinPost("the manual", upload("manual.txt", 2000))
 	before := h.metric("switchboard_plugin_rejections_total", `instance="mm"`, `reason="oversized"`)
 	erinPost("the big one", upload("big.bin", 2<<20))
-	var page struct {
-		Messages []struct {
-			Text        string `json:"text"`
-			Attachments []struct {
-				Name string `json:"name"`
-				URL  string `json:"url"`
-				Size int64  `json:"size"`
-			} `json:"attachments"`
-		} `json:"messages"`
-	}
+	var files []message
 	mmWait("both file messages stored", func() bool {
-		page.Messages = nil
-		alice.must("GET", "/api/v1/conversations/"+conv+"/messages?last=2", nil, &page)
-		return len(page.Messages) == 2 && page.Messages[1].Text == "the big one"
+		files = alice.lastMessages(conv, 2)
+		return len(files) == 2 && files[1].Text == "the big one"
 	})
-	if got := page.Messages[0]; got.Text != "the manual" || len(got.Attachments) != 1 || got.Attachments[0].Name != "manual.txt" || got.Attachments[0].Size != 2000 {
+	if got := files[0]; got.Text != "the manual" || len(got.Attachments) != 1 || got.Attachments[0].Name != "manual.txt" || got.Attachments[0].Size != 2000 {
 		t.Errorf("the small file arrived as %+v", got)
 	} else {
 		res, err := alice.client.Get(h.url + got.Attachments[0].URL)
@@ -208,7 +198,7 @@ func TestMattermostBridge(t *testing.T) {
 			t.Errorf("download of manual.txt: %d, %d bytes", res.StatusCode, len(body))
 		}
 	}
-	if n := len(page.Messages[1].Attachments); n != 0 {
+	if n := len(files[1].Attachments); n != 0 {
 		t.Errorf("the oversized file reached the agent (%d attachments)", n)
 	}
 	mmWait("erin is told the big file was refused", func() bool { return len(agentPosts("big.bin")) == 1 })

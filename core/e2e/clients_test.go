@@ -164,12 +164,19 @@ func (a *agent) waitOffer(ctx context.Context) string {
 }
 
 type message struct {
-	Seq        int64  `json:"seq"`
-	ID         string `json:"id"`
-	SenderKind string `json:"sender_kind"`
-	SenderName string `json:"sender_name"`
-	Text       string `json:"text"`
-	HTML       string `json:"html"`
+	Seq         int64        `json:"seq"`
+	ID          string       `json:"id"`
+	SenderKind  string       `json:"sender_kind"`
+	SenderName  string       `json:"sender_name"`
+	Text        string       `json:"text"`
+	HTML        string       `json:"html"`
+	Attachments []attachment `json:"attachments"`
+}
+
+type attachment struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	Size int64  `json:"size"`
 }
 
 // messages returns the conversation's stored messages after seq; ok is false when the hub is down.
@@ -179,6 +186,16 @@ func (a *agent) messages(conv string, after int64) ([]message, bool) {
 	}
 	code := a.call("GET", fmt.Sprintf("/api/v1/conversations/%s/messages?after=%d", conv, after), nil, &res)
 	return res.Messages, code == 200
+}
+
+// lastMessages returns the conversation's last n messages, as a chat opens with them.
+func (a *agent) lastMessages(conv string, n int) []message {
+	a.t.Helper()
+	var res struct {
+		Messages []message `json:"messages"`
+	}
+	a.must("GET", fmt.Sprintf("/api/v1/conversations/%s/messages?last=%d", conv, n), nil, &res)
+	return res.Messages
 }
 
 // send sends a message and retries with the same client id until the hub answers, as a console

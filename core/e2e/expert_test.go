@@ -226,21 +226,11 @@ func TestExpertConnectThroughABridge(t *testing.T) {
 	pdf := []byte("%PDF-1.4 manual")
 	lab.mustPost("/messages", map[string]any{"id": "m2", "agent": "alice", "expert": "@erin:lab", "text": "the manual",
 		"files": []map[string]any{{"name": "../../manual.pdf", "type": "application/pdf", "data": pdf}}})
-	var page struct {
-		Messages []struct {
-			Text        string `json:"text"`
-			Attachments []struct {
-				Name string `json:"name"`
-				URL  string `json:"url"`
-				Size int64  `json:"size"`
-			} `json:"attachments"`
-		} `json:"messages"`
+	last := alice.lastMessages(conv, 1)
+	if len(last) != 1 || len(last[0].Attachments) != 1 {
+		t.Fatalf("last message = %+v, want the manual", last)
 	}
-	alice.must("GET", "/api/v1/conversations/"+conv+"/messages?last=1", nil, &page)
-	if len(page.Messages) != 1 || len(page.Messages[0].Attachments) != 1 {
-		t.Fatalf("last message = %+v, want the manual", page.Messages)
-	}
-	att := page.Messages[0].Attachments[0]
+	att := last[0].Attachments[0]
 	if att.Name != "manual.pdf" || att.Size != int64(len(pdf)) || !strings.HasPrefix(att.URL, "/api/v1/files/") {
 		t.Errorf("attachment = %+v", att)
 	}
@@ -302,19 +292,15 @@ func TestExpertConnectThroughABridge(t *testing.T) {
 		}
 		return n
 	}
-	evs = lab.waitFor("the offline notice", func(evs []labEvent) bool { return notices(evs) > 0 })
+	lab.waitFor("the offline notice", func(evs []labEvent) bool { return notices(evs) > 0 })
 	alice = login(t, h.url, "acme", "alice")
 	alice.listen()
 	chats = snapshotChats(t, alice)
 	if len(chats) != 1 || chats[0].ID != conv || chats[0].Unread != 3 {
 		t.Fatalf("at sign-in alice has %+v, want the chat with Erin and 3 unread", chats)
 	}
-	var hist struct {
-		Messages []message `json:"messages"`
-	}
-	alice.must("GET", "/api/v1/conversations/"+conv+"/messages?last=30", nil, &hist)
 	var texts []string
-	for _, m := range hist.Messages {
+	for _, m := range alice.lastMessages(conv, 30) {
 		texts = append(texts, m.Text)
 	}
 	want := []string{"Hi Alice", "Bold and italic", "the manual", "while you were out 1", "while you were out 2", "while you were out 3"}
@@ -330,7 +316,6 @@ func TestExpertConnectThroughABridge(t *testing.T) {
 	if got := h.metric("switchboard_expert_offline_messages_total", "event", "stored"); got != 3 {
 		t.Errorf("expert offline messages stored = %v, want 3", got)
 	}
-	_ = evs
 
 	// An agent starts a chat with an expert; ending it tells the bridge; the next message opens a
 	// new one.
@@ -360,10 +345,9 @@ func TestExpertConnectThroughABridge(t *testing.T) {
 		return slices.ContainsFunc(evs, func(e labEvent) bool { return e.Type == "ended" && e.Conversation == "alice|@fred:lab" })
 	})
 	lab.mustPost("/messages", map[string]any{"id": "f1", "agent": "alice", "expert": "@fred:lab", "text": "one more thing"})
-	reopened := awaitPush(t, alice, "the reopened chat", func(p map[string]any) bool {
+	awaitPush(t, alice, "the message in a new chat", func(p map[string]any) bool {
 		return p["type"] == "message" && p["conversation_id"] != started.ID && p["conversation_id"] != conv
 	})
-	_ = reopened
 
 	// The expert leaves: the chat closes for the agent.
 	lab.mustPost("/ended", map[string]any{"id": "e1", "agent": "alice", "expert": "@erin:lab", "name": "Erin Expert"})

@@ -26,11 +26,6 @@ import (
 // agent is signed in; a signed-out agent finds it, unread, at the next sign-in, and the expert is
 // told once per absence that it will be delivered then.
 
-// MaxAttachmentBytes bounds one file an expert sends: a file travels inline in one event of at
-// most sdk.MaxMessageBytes. Bridges apply their own, usually smaller, max_attachment_bytes (10 MiB
-// by default) before a file reaches the hub; the hub refuses larger ones too.
-const MaxAttachmentBytes = 24 << 20
-
 // experts is what the hub knows of the bridges: which instances are connected, per tenant, and the
 // experts each reports with their presence. None of it is stored: bridges report it again on
 // every connection.
@@ -196,7 +191,8 @@ func (h *Hub) StartExpertChat(ctx context.Context, tenant, userID, instance, exp
 	if err != nil {
 		return ConversationView{}, notFound(err)
 	}
-	if _, ok := h.experts.bridgesOf(tenant)[instance]; !ok {
+	plugin, ok := h.experts.bridgesOf(tenant)[instance]
+	if !ok {
 		return ConversationView{}, fmt.Errorf("%w: no expert bridge %q is connected", ErrNotFound, instance)
 	}
 	x, ok := h.experts.lookup(tenant, instance, expertID)
@@ -214,7 +210,7 @@ func (h *Hub) StartExpertChat(ctx context.Context, tenant, userID, instance, exp
 		if err == nil || !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		conv, err = h.createExpertChat(tx, tenant, instance, h.pluginOf(tenant, instance), key, u, sdk.Expert(expertID, x.name))
+		conv, err = h.createExpertChat(tx, tenant, instance, plugin, key, u, sdk.Expert(expertID, x.name))
 		if err != nil {
 			return err
 		}
@@ -230,10 +226,6 @@ func (h *Hub) StartExpertChat(ctx context.Context, tenant, userID, instance, exp
 		h.plugins.Notify(instance)
 	}
 	return h.viewFor(ctx, conv, userID)
-}
-
-func (h *Hub) pluginOf(tenant, instance string) string {
-	return h.experts.bridgesOf(tenant)[instance]
 }
 
 // createExpertChat stores a new expert chat between agent and expert.
@@ -309,15 +301,15 @@ func (h *Hub) applyExpertStarted(tx store.Tx, src pluginhost.Source, ev *pb.Even
 // applyExpertMessage stores an expert's message (and its files), opening the chat if needed.
 func (h *Hub) applyExpertMessage(tx store.Tx, src pluginhost.Source, ev *pb.Event, msg *pb.Message) (func(), error) {
 	content := msg.GetContent()
-	text, html := richtext.Normalize(content.GetText(), content.GetHtml())
-	if richtext.IsEmpty(text, html) && len(content.GetAttachments()) == 0 {
-		return nil, sdk.Reject("empty message")
+	text, html, err := normalized(content)
+	if err != nil {
+		return nil, err
 	}
 	total := 0
 	for _, a := range content.GetAttachments() {
 		total += len(a.GetData())
-		if len(a.GetData()) > MaxAttachmentBytes || a.GetSize() > MaxAttachmentBytes || total > MaxAttachmentBytes {
-			return nil, sdk.Reject("attachment %q is larger than %d bytes", a.GetName(), MaxAttachmentBytes)
+		if len(a.GetData()) > sdk.MaxAttachmentBytes || a.GetSize() > sdk.MaxAttachmentBytes || total > sdk.MaxAttachmentBytes {
+			return nil, sdk.Reject("attachment %q is larger than %d bytes", a.GetName(), sdk.MaxAttachmentBytes)
 		}
 		if len(a.GetData()) == 0 && !safeURL(a.GetUrl()) {
 			return nil, sdk.Reject("attachment %q has neither data nor an https URL", a.GetName())

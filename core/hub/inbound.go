@@ -134,9 +134,9 @@ func (h *Hub) applyMessage(tx store.Tx, src pluginhost.Source, ev *pb.Event, msg
 		return nil, sdk.Reject("the conversation has ended")
 	}
 	content := msg.GetContent()
-	text, html := richtext.Normalize(content.GetText(), content.GetHtml())
-	if richtext.IsEmpty(text, html) && len(content.GetAttachments()) == 0 {
-		return nil, sdk.Reject("empty message")
+	text, html, err := normalized(content)
+	if err != nil {
+		return nil, err
 	}
 	var atts []store.Attachment
 	for _, a := range content.GetAttachments() {
@@ -164,6 +164,16 @@ func (h *Hub) applyMessage(tx store.Tx, src pluginhost.Source, ev *pb.Event, msg
 			})
 		}
 	}, nil
+}
+
+// normalized is a plugin's message content in canonical form; a message with neither text nor
+// files is refused.
+func normalized(c *pb.Content) (text, html string, err error) {
+	text, html = richtext.Normalize(c.GetText(), c.GetHtml())
+	if richtext.IsEmpty(text, html) && len(c.GetAttachments()) == 0 {
+		return "", "", sdk.Reject("empty message")
+	}
+	return text, html, nil
 }
 
 func (h *Hub) applyEnded(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func(), error) {

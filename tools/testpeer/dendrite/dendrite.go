@@ -270,6 +270,19 @@ func (s *Server) register(name, password string) (string, string, error) {
 }
 
 func (s *Server) call(method, path string, body, out any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return request(ctx, method, s.URL+path, "", body, out)
+}
+
+// ClientCall calls the homeserver's client-server API as a user's chat app does: path is under
+// /_matrix/client/v3, token the user's access token. A 200 answer is decoded into out unless out
+// is nil; any other status is an error with the homeserver's answer.
+func (s *Server) ClientCall(ctx context.Context, token, method, path string, body, out any) error {
+	return request(ctx, method, s.URL+"/_matrix/client/v3"+path, token, body, out)
+}
+
+func request(ctx context.Context, method, url, token string, body, out any) error {
 	var r io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -278,13 +291,14 @@ func (s *Server) call(method, path string, body, out any) error {
 		}
 		r = bytes.NewReader(data)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -292,7 +306,10 @@ func (s *Server) call(method, path string, body, out any) error {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, data)
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, data)
+	}
+	if out == nil {
+		return nil
 	}
 	return json.Unmarshal(data, out)
 }
