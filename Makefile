@@ -7,7 +7,7 @@ TESTFLAGS ?= -timeout 25m
 UI        := core/console/ui
 UI_SRC    := $(shell find $(UI)/src -type f) $(UI)/build.mjs $(UI)/package-lock.json $(UI)/tsconfig.json
 
-.PHONY: run build ui ui-check test bench proto lint test-deps clean
+.PHONY: run build ui ui-check test bench proto dashboards lint test-deps clean
 
 ## run: build everything and start the hub on the development configuration
 run: build
@@ -54,6 +54,10 @@ bench: build
 ## proto: regenerate sdk/proto with the pinned generators
 proto:
 	./tools/proto.sh
+
+## dashboards: regenerate the Grafana dashboards (dashboards/*.json) from their Go code
+dashboards:
+	$(GO) generate ./dashboards
 
 ## lint: formatting and vet
 lint:

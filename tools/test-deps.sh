@@ -5,6 +5,9 @@ set -uo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# Prometheus and promtool: the metrics, dashboard and alert-rule tests run against them (the
+# tests start their own servers on free ports).
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # Test peers built from source (Matrix homeserver, Mattermost server) are cached outside the
 # repository, keyed by version; each script prints where it put the build. A cold build takes
 # minutes, mostly module downloads: the peers build side by side.
@@ -25,7 +28,8 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) && exit 0
+  # Prometheus's recommended node exporter is not needed.
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" prometheus-node-exporter- >/dev/null) && exit 0
 fi
 if [ "${CI:-}" = "true" ]; then
   echo "test-deps: could not install ${missing[*]}; CI needs them" >&2

@@ -32,7 +32,7 @@ func TestBannerAndOpenAPI(t *testing.T) {
 	}
 	metrics := readAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"go_goroutines ", "process_cpu_seconds_total ", `switchboard_plugin_up{instance="webchat",plugin="webchat"} 1`} {
+	for _, want := range []string{"go_goroutines ", "process_cpu_seconds_total ", `switchboard_plugin_up{plugin="webchat",plugin_instance="webchat"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Fatalf("/metrics lacks %s", want)
 		}

@@ -106,7 +106,7 @@ func (h *Hub) SetQueueSettings(ctx context.Context, tenant, adminID, queueID str
 	if s.AllowTranslation != nil {
 		q.AllowTranslation = *s.AllowTranslation
 	}
-	err := h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err := h.decide(ctx, evQueueSettings, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		ds, err := r.SetQueue(queueConfig(tenant, q), now)
 		if err == nil {
 			h.queues[routing.Key{Tenant: tenant, ID: queueID}] = &q
@@ -151,7 +151,7 @@ func (h *Hub) SetAgentSettings(ctx context.Context, tenant, adminID, username st
 		return UserView{}, fmt.Errorf("%w: max_chats must be between 1 and 6", ErrInvalid)
 	}
 	// The engine checks first, so a refused change leaves both it and the store as they were.
-	err = h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err = h.decide(ctx, evAgentSettings, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.SetAgent(agentConfig(u), now)
 	})
 	if err != nil {

@@ -111,7 +111,7 @@ func (h *Hub) SetState(ctx context.Context, tenant, userID string, state store.A
 	}
 	view := NewUserView(u)
 	h.bus.publish(tenant, userID, Push{Type: "state", State: view.State, Reason: view.StateReason})
-	err = h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err = h.decide(ctx, evAgentState, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.SetState(routing.Key{Tenant: tenant, ID: userID}, routingState(state), now)
 	})
 	if err != nil && !errors.Is(err, routing.ErrUnknownAgent) {
@@ -125,7 +125,7 @@ func (h *Hub) SetState(ctx context.Context, tenant, userID string, state store.A
 
 // Accept assigns the conversation offered to the agent.
 func (h *Hub) Accept(ctx context.Context, tenant, userID, convID string) (ConversationView, error) {
-	err := h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err := h.decide(ctx, evAccept, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.Accept(routing.Key{Tenant: tenant, ID: convID}, routing.Key{Tenant: tenant, ID: userID}, now)
 	})
 	if err != nil {
@@ -141,7 +141,7 @@ func (h *Hub) Accept(ctx context.Context, tenant, userID, convID string) (Conver
 
 // Reject declines the conversation offered to the agent; it goes to the next agent.
 func (h *Hub) Reject(ctx context.Context, tenant, userID, convID string) error {
-	err := h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err := h.decide(ctx, evReject, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.Reject(routing.Key{Tenant: tenant, ID: convID}, routing.Key{Tenant: tenant, ID: userID}, now)
 	})
 	return routingError(err)
@@ -232,18 +232,25 @@ func (h *Hub) Send(ctx context.Context, tenant, userID, convID, clientID, text, 
 	switch {
 	case conv.ID == "": // a repeat
 	case conv.Kind == store.KindInternal:
-		h.metrics.messages.WithLabelValues("internal").Inc()
+		h.metrics.messages.WithLabelValues(tenant, "internal").Inc()
 		for _, id := range members(parts) {
 			h.bus.publish(tenant, id, Push{Type: "message", ConversationID: convID, Message: &mv})
 		}
 	default:
-		h.metrics.messages.WithLabelValues("agent").Inc()
+		h.metrics.messages.WithLabelValues(tenant, "agent").Inc()
 		h.plugins.Notify(conv.Instance)
 		h.bus.publish(tenant, userID, Push{Type: "message", ConversationID: convID, Message: &mv})
 		if conv.Kind == store.KindCustomer {
-			h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
-				return r.AgentMessage(routing.Key{Tenant: tenant, ID: convID}, now)
+			var first bool
+			h.decide(ctx, evAgentMsg, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+				key := routing.Key{Tenant: tenant, ID: convID}
+				w, ok := r.ResponseWait(key)
+				first = ok && w.Target == routing.ReasonFirstResponse
+				return r.AgentMessage(key, now)
 			})
+			if first {
+				h.metrics.firstResponse.WithLabelValues(tenant, conv.QueueID).Observe(seconds(conv.EnteredQueueAt, stored.CreatedAt))
+			}
 		}
 	}
 	return mv, nil
@@ -307,9 +314,9 @@ func (h *Hub) End(ctx context.Context, tenant, userID, convID string) (Conversat
 	if err != nil {
 		return ConversationView{}, notFound(err)
 	}
-	h.metrics.conversations.WithLabelValues("ended").Inc()
+	h.metrics.conversation(c, "ended")
 	h.plugins.Notify(c.Instance)
-	h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	h.decide(ctx, evEnd, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.End(routing.Key{Tenant: tenant, ID: convID}, now)
 	})
 	return h.pushConversation(c), nil
@@ -339,10 +346,10 @@ func (h *Hub) EndWrapUp(ctx context.Context, tenant, userID, convID, disposition
 	if err != nil {
 		return ConversationView{}, notFound(err)
 	}
-	h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	h.decide(ctx, evEndWrapUp, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.EndWrapUp(routing.Key{Tenant: tenant, ID: convID}, now)
 	})
-	h.metrics.conversations.WithLabelValues("closed").Inc()
+	h.wrapUpClosed(c)
 	return h.pushConversation(c), nil
 }
 

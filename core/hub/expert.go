@@ -92,6 +92,7 @@ func presenceName(s pb.PresenceState) string {
 // before anything else.
 func (h *Hub) Connected(src pluginhost.Source) {
 	if src.Kind != pb.PluginKind_PLUGIN_KIND_BRIDGE {
+		h.channels.add(src.Tenant, src.Plugin)
 		return
 	}
 	h.experts.mu.Lock()
@@ -222,7 +223,7 @@ func (h *Hub) StartExpertChat(ctx context.Context, tenant, userID, instance, exp
 		return ConversationView{}, notFound(err)
 	}
 	if fresh {
-		h.metrics.conversations.WithLabelValues("expert_started").Inc()
+		h.metrics.teamChats.WithLabelValues(tenant, "expert").Inc()
 		h.plugins.Notify(instance)
 	}
 	return h.viewFor(ctx, conv, userID)
@@ -293,7 +294,7 @@ func (h *Hub) applyExpertStarted(tx store.Tx, src pluginhost.Source, ev *pb.Even
 		return nil, err
 	}
 	return func() {
-		h.metrics.conversations.WithLabelValues("expert_started").Inc()
+		h.metrics.teamChats.WithLabelValues(src.Tenant, "expert").Inc()
 		h.pushTo(context.Background(), conv, conv.AgentID)
 	}, nil
 }
@@ -363,16 +364,16 @@ func (h *Hub) applyExpertMessage(tx store.Tx, src pluginhost.Source, ev *pb.Even
 		}
 	}
 	return func() {
-		h.metrics.messages.WithLabelValues(string(store.PartExpert)).Inc()
+		h.metrics.messages.WithLabelValues(conv.TenantID, string(store.PartExpert)).Inc()
 		if offline {
-			h.metrics.expertOffline.WithLabelValues("stored").Inc()
+			h.metrics.expertOffline.WithLabelValues(conv.TenantID, "stored").Inc()
 		}
 		if notified {
-			h.metrics.expertOffline.WithLabelValues("notified").Inc()
+			h.metrics.expertOffline.WithLabelValues(conv.TenantID, "notified").Inc()
 			h.plugins.Notify(conv.Instance)
 		}
 		if fresh {
-			h.metrics.conversations.WithLabelValues("expert_started").Inc()
+			h.metrics.teamChats.WithLabelValues(conv.TenantID, "expert").Inc()
 			h.pushTo(context.Background(), conv, conv.AgentID)
 		}
 		mv := messageView(stored)
@@ -485,7 +486,7 @@ func (h *Hub) deliveredAtLogin(ctx context.Context, tenant, userID string, since
 				n++
 			}
 		}
-		h.metrics.expertOffline.WithLabelValues("delivered").Add(float64(n))
+		h.metrics.expertOffline.WithLabelValues(tenant, "delivered").Add(float64(n))
 	}
 }
 

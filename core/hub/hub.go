@@ -58,7 +58,8 @@ type Hub struct {
 	// breaches counts SLA breaches by queue since the hub started.
 	breaches map[routing.Key]int
 
-	experts *experts // connected bridges and the experts they report
+	experts  *experts // connected bridges and the experts they report
+	channels channels // customer channels of the connected plugins, for metrics
 }
 
 // Options configure a Hub.
@@ -86,7 +87,8 @@ func New(opts Options) (*Hub, error) {
 			queues[routing.Key{Tenant: t.ID, ID: q.ID}] = &q
 		}
 	}
-	return &Hub{
+	opts.Metrics.m.prepare(opts.Config)
+	h := &Hub{
 		cfg:       opts.Config,
 		st:        opts.Store,
 		log:       opts.Logger,
@@ -101,7 +103,11 @@ func New(opts Options) (*Hub, error) {
 		positions: map[routing.Key]int{},
 		breaches:  map[routing.Key]int{},
 		experts:   newExperts(),
-	}, nil
+	}
+	if err := opts.Metrics.reg.Register(liveCollector{h}); err != nil {
+		return nil, fmt.Errorf("register routing metrics: %w", err)
+	}
+	return h, nil
 }
 
 // SetPlugins connects the hub to the plugin host (which is built after the hub, as it needs
@@ -191,10 +197,10 @@ func (h *Hub) Recover(ctx context.Context) error {
 			switch c.State {
 			case store.ConvQueued:
 				err = h.router.RestoreWaiting(routing.Arrival{Conversation: conv, Queue: queue, Language: c.Language,
-					Priority: h.priority(t.ID, c.QueueID)}, c.EnteredQueueAt)
+					Channel: c.Channel, Priority: h.priority(t.ID, c.QueueID)}, c.EnteredQueueAt)
 			case store.ConvActive, store.ConvWrapUp:
 				err = h.router.RestoreChat(routing.StoredChat{Conversation: conv, Queue: queue,
-					Agent: routing.Key{Tenant: t.ID, ID: c.AgentID}, Language: c.Language, Entered: c.EnteredQueueAt,
+					Agent: routing.Key{Tenant: t.ID, ID: c.AgentID}, Language: c.Language, Channel: c.Channel, Entered: c.EnteredQueueAt,
 					Priority: h.priority(t.ID, c.QueueID),
 					WrapUp:   c.State == store.ConvWrapUp, WrapUpSince: c.EndedAt, Answered: true})
 			}

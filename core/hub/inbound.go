@@ -87,7 +87,7 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 		return nil, err
 	}
 	return func() {
-		h.metrics.conversations.WithLabelValues("started").Inc()
+		h.metrics.conversation(conv, "started")
 		h.arrive(context.Background(), conv)
 	}, nil
 }
@@ -155,11 +155,11 @@ func (h *Hub) applyMessage(tx store.Tx, src pluginhost.Source, ev *pb.Event, msg
 		return nil, err
 	}
 	return func() {
-		h.metrics.messages.WithLabelValues(string(kind)).Inc()
+		h.metrics.messages.WithLabelValues(conv.TenantID, string(kind)).Inc()
 		if conv.AgentID != "" {
 			mv := messageView(stored)
 			h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "message", ConversationID: conv.ID, Message: &mv})
-			h.decide(context.Background(), func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+			h.decide(context.Background(), evCustomerMsg, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 				return r.CustomerMessage(routing.Key{Tenant: conv.TenantID, ID: conv.ID}, now)
 			})
 		}
@@ -204,18 +204,19 @@ func (h *Hub) applyEnded(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func
 		return nil, err
 	}
 	return func() {
-		h.metrics.conversations.WithLabelValues("ended").Inc()
 		key := routing.Key{Tenant: conv.TenantID, ID: conv.ID}
 		if wasQueued {
+			h.metrics.conversation(conv, "abandoned")
 			h.carryMu.Lock()
 			delete(h.parked, key)
 			h.carryMu.Unlock()
-			h.decide(context.Background(), func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+			h.decide(context.Background(), evLeave, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 				return r.Leave(key, now)
 			})
 			return
 		}
-		h.decide(context.Background(), func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+		h.metrics.conversation(conv, "ended")
+		h.decide(context.Background(), evEnd, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 			return r.End(key, now)
 		})
 		h.pushConversation(conv)

@@ -73,7 +73,7 @@ func (h *Hub) StartChat(ctx context.Context, tenant, userID, username string) (C
 		return ConversationView{}, notFound(err)
 	}
 	if fresh {
-		h.metrics.conversations.WithLabelValues("internal_started").Inc()
+		h.metrics.teamChats.WithLabelValues(tenant, "internal").Inc()
 		h.pushTo(ctx, conv, other.ID)
 	}
 	return h.viewFor(ctx, conv, me.ID)

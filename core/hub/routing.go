@@ -104,11 +104,14 @@ func storeState(s routing.State) store.AgentState {
 	}
 }
 
-// decide runs one engine event and carries out its decisions before returning. Decisions of
-// concurrent events are carried out in the order the engine made them.
-func (h *Hub) decide(ctx context.Context, event func(r *routing.Router, now time.Time) ([]routing.Decision, error)) error {
+// decide runs one engine event (named for the decision-time metric) and carries out its
+// decisions before returning. Decisions of concurrent events are carried out in the order the
+// engine made them.
+func (h *Hub) decide(ctx context.Context, name string, event func(r *routing.Router, now time.Time) ([]routing.Decision, error)) error {
 	h.mu.Lock()
+	start := time.Now()
 	ds, err := event(h.router, h.now())
+	h.metrics.decisionSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	ds = slices.Clone(ds) // the engine reuses its slice
 	h.carryMu.Lock()
 	h.mu.Unlock()
@@ -131,17 +134,20 @@ func (h *Hub) carry(ctx context.Context, d routing.Decision) error {
 		if err != nil {
 			return err
 		}
-		h.metrics.offers.WithLabelValues("offered").Inc()
 		h.bus.publish(d.Agent.Tenant, d.Agent.ID, Push{Type: "offer", ConversationID: d.Conversation.ID, Offer: view})
 	case routing.DecisionOfferWithdrawn:
 		if o, ok := h.offers[d.Agent]; ok && o.Conversation == d.Conversation {
 			delete(h.offers, d.Agent)
 		}
-		switch d.Reason {
-		case routing.ReasonTimeout:
-			h.metrics.offers.WithLabelValues("timed_out").Inc()
-		case routing.ReasonRejected:
-			h.metrics.offers.WithLabelValues("rejected").Inc()
+		if !d.Transfer {
+			switch d.Reason {
+			case routing.ReasonTimeout:
+				h.metrics.offerOutcome(d.Conversation, d.Queue, "timed_out")
+			case routing.ReasonRejected:
+				h.metrics.offerOutcome(d.Conversation, d.Queue, "rejected")
+			default:
+				h.metrics.offerOutcome(d.Conversation, d.Queue, "withdrawn")
+			}
 		}
 		h.bus.publish(d.Agent.Tenant, d.Agent.ID, Push{Type: "offer_revoked", ConversationID: d.Conversation.ID, Reason: d.Reason.String()})
 	case routing.DecisionAssigned:
@@ -158,16 +164,17 @@ func (h *Hub) carry(ctx context.Context, d routing.Decision) error {
 	case routing.DecisionQueueClosed:
 		return h.queueClosed(ctx, d)
 	case routing.DecisionSLABreached:
-		h.metrics.slaBreaches.WithLabelValues(d.Reason.String()).Inc()
 		c, err := h.st.Conversation(ctx, d.Conversation.Tenant, d.Conversation.ID)
 		if err != nil {
 			return err
 		}
+		h.metrics.slaBreaches.WithLabelValues(c.TenantID, c.QueueID, d.Reason.String()).Inc()
 		h.breaches[routing.Key{Tenant: c.TenantID, ID: c.QueueID}]++
 		if c.AgentID != "" {
 			h.bus.publish(c.TenantID, c.AgentID, Push{Type: "sla", ConversationID: c.ID, Status: "breached", Reason: d.Reason.String()})
 		}
 	case routing.DecisionTransferReturned:
+		h.metrics.transfersBack.WithLabelValues(d.Queue.Tenant, d.Queue.ID).Inc()
 		h.bus.publish(d.Agent.Tenant, d.Agent.ID, Push{Type: "transfer_returned", ConversationID: d.Conversation.ID, Reason: d.Reason.String()})
 	}
 	return nil
@@ -182,11 +189,13 @@ func (h *Hub) assign(ctx context.Context, d routing.Decision) error {
 	now := h.now()
 	var c store.Conversation
 	var previous string
+	var first bool // the conversation's first assignment: its customer's wait in line ends
 	err = h.st.Write(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.Conversation(ctx, d.Agent.Tenant, d.Conversation.ID); err != nil {
 			return err
 		}
+		first = c.AssignedAt.IsZero()
 		if previous = c.AgentID; previous != "" && previous != d.Agent.ID {
 			// A transfer to a named agent: the sender leaves the chat, and the transcript says so.
 			err := tx.LeaveParticipant(c.TenantID, c.ID, store.PartAgent, previous, now)
@@ -218,10 +227,13 @@ func (h *Hub) assign(ctx context.Context, d routing.Decision) error {
 	if err != nil {
 		return err
 	}
-	if d.Reason == routing.ReasonAccepted {
-		h.metrics.offers.WithLabelValues("accepted").Inc()
+	if d.Reason == routing.ReasonAccepted && !d.Transfer {
+		h.metrics.offerOutcome(d.Conversation, d.Queue, "accepted")
 	}
-	h.metrics.conversations.WithLabelValues("assigned").Inc()
+	if first {
+		h.metrics.queueWait.WithLabelValues(c.TenantID, c.QueueID).Observe(seconds(c.EnteredQueueAt, now))
+		h.metrics.conversation(c, "assigned")
+	}
 	h.plugins.Notify(c.Instance)
 	h.pushConversation(c)
 	if previous != "" && previous != d.Agent.ID {
@@ -250,14 +262,16 @@ func (h *Hub) storeState(ctx context.Context, agent routing.Key, state store.Age
 // closeWrapUp ends post-processing in the store.
 func (h *Hub) closeWrapUp(ctx context.Context, conv routing.Key, disposition, notes string) error {
 	var c store.Conversation
+	closed := false
 	err := h.st.Write(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.Conversation(ctx, conv.Tenant, conv.ID); err != nil {
 			return err
 		}
 		if c.State != store.ConvWrapUp {
-			return nil
+			return nil // the agent closed it first
 		}
+		closed = true
 		c.State, c.ClosedAt = store.ConvClosed, h.now()
 		if disposition != "" || notes != "" {
 			c.Disposition, c.Notes = disposition, notes
@@ -271,10 +285,10 @@ func (h *Hub) closeWrapUp(ctx context.Context, conv routing.Key, disposition, no
 		}
 		return err
 	})
-	if err != nil {
+	if err != nil || !closed {
 		return err
 	}
-	h.metrics.conversations.WithLabelValues("closed").Inc()
+	h.wrapUpClosed(c)
 	h.pushConversation(c)
 	return nil
 }
@@ -341,10 +355,10 @@ func (h *Hub) retryParked(ctx context.Context, tenant string) {
 
 // arrive enters a stored conversation into routing.
 func (h *Hub) arrive(ctx context.Context, c store.Conversation) {
-	err := h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err := h.decide(ctx, evArrive, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.Arrive(routing.Arrival{Conversation: routing.Key{Tenant: c.TenantID, ID: c.ID},
 			Queue: routing.Key{Tenant: c.TenantID, ID: c.QueueID}, Language: c.Language,
-			Priority: h.priority(c.TenantID, c.QueueID)}, now)
+			Channel: c.Channel, Priority: h.priority(c.TenantID, c.QueueID)}, now)
 	})
 	if err != nil && !errors.Is(err, routing.ErrExists) {
 		h.log.Error("route conversation", "conversation", c.ID, "error", err)
@@ -416,7 +430,7 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) { return r.Tick(now), nil })
+		h.decide(ctx, evTick, func(r *routing.Router, now time.Time) ([]routing.Decision, error) { return r.Tick(now), nil })
 		h.mu.Lock()
 		next, ok := h.router.NextDeadline()
 		h.mu.Unlock()

@@ -25,6 +25,7 @@ func (h *Hub) TransferToQueue(ctx context.Context, tenant, userID, convID, queue
 	}
 	now := h.now()
 	var c store.Conversation
+	var from string // the queue the chat leaves
 	err = h.st.Write(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = h.ownConversation(ctx, tx, tenant, userID, convID); err != nil {
@@ -33,6 +34,7 @@ func (h *Hub) TransferToQueue(ctx context.Context, tenant, userID, convID, queue
 		if c.State != store.ConvActive {
 			return fmt.Errorf("%w: the conversation is %s", ErrConflict, c.State)
 		}
+		from = c.QueueID
 		c.State, c.QueueID, c.AgentID = store.ConvQueued, queueID, ""
 		if err := tx.UpdateConversation(c); err != nil {
 			return err
@@ -51,9 +53,10 @@ func (h *Hub) TransferToQueue(ctx context.Context, tenant, userID, convID, queue
 	if err != nil {
 		return ConversationView{}, notFound(err)
 	}
+	h.metrics.transfers.WithLabelValues(tenant, from, "queue").Inc()
 	h.plugins.Notify(c.Instance)
 	h.bus.publish(tenant, userID, Push{Type: "conversation_gone", ConversationID: convID, Reason: "transferred"})
-	err = h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err = h.decide(ctx, evTransfer, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.TransferToQueue(routing.Key{Tenant: tenant, ID: convID}, routing.Key{Tenant: tenant, ID: queueID}, now)
 	})
 	if err != nil {
@@ -81,8 +84,11 @@ func (h *Hub) TransferToAgent(ctx context.Context, tenant, userID, convID, usern
 		return fmt.Errorf("%w: the conversation is %s", ErrConflict, c.State)
 	}
 	// The customer hears of it only if the other agent accepts (as "… joined the chat").
-	err = h.decide(ctx, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
+	err = h.decide(ctx, evTransfer, func(r *routing.Router, now time.Time) ([]routing.Decision, error) {
 		return r.TransferToAgent(routing.Key{Tenant: tenant, ID: convID}, routing.Key{Tenant: tenant, ID: target.ID}, now)
 	})
+	if err == nil {
+		h.metrics.transfers.WithLabelValues(tenant, c.QueueID, "agent").Inc()
+	}
 	return routingError(err)
 }

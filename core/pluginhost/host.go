@@ -111,6 +111,7 @@ func (h *Host) Start(ctx context.Context, specs []Spec) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, spec := range specs {
+		h.metrics.prepare(spec.Instance, spec.Plugin)
 		inst := newInstance(h, spec)
 		h.instances[spec.Instance] = inst
 		h.wg.Add(1)

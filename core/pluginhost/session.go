@@ -46,6 +46,7 @@ type session struct {
 type sent struct {
 	outboxID int64
 	kind     string
+	stored   time.Time // when the outbox row was written
 }
 
 func newSession(in *instance, src Source, stream pb.Plugin_ConnectClient) *session {
@@ -144,6 +145,9 @@ func (s *session) inbound(ctx context.Context, ev *pb.Event) {
 		status, reason := s.store(ctx, ev)
 		if status == pb.AckStatus_ACK_STATUS_OK && kind == "message" {
 			m.messages.WithLabelValues(s.src.Instance, s.src.Plugin, "in").Inc()
+			if ev.Time != nil {
+				m.delivery.WithLabelValues(s.src.Instance, s.src.Plugin, "inbound").Observe(since(ev.Time.AsTime()))
+			}
 		}
 		_ = s.send(hostAck(ev.Id, status, reason))
 	})
@@ -240,7 +244,7 @@ func (s *session) sendPending(ctx context.Context) error {
 			s.cursor = row.ID
 			_, again := s.inflight[row.EventID]
 			if !again {
-				s.inflight[row.EventID] = sent{outboxID: row.ID, kind: eventKind(&ev)}
+				s.inflight[row.EventID] = sent{outboxID: row.ID, kind: eventKind(&ev), stored: row.CreatedAt}
 			}
 			s.mu.Unlock()
 			if again {
@@ -316,9 +320,9 @@ func (s *session) acked(batch, retry []*pb.Ack) {
 			s.cursor = snt.outboxID - 1 // the pump reads it again
 		}
 	}
-	kinds := make([]string, len(batch))
+	sents := make([]sent, len(batch))
 	for i, a := range batch {
-		kinds[i] = s.inflight[a.EventId].kind
+		sents[i] = s.inflight[a.EventId]
 		delete(s.inflight, a.EventId)
 	}
 	if s.draining && len(s.inflight) == 0 && s.idle != nil {
@@ -329,8 +333,9 @@ func (s *session) acked(batch, retry []*pb.Ack) {
 	for i, a := range batch {
 		switch a.Status {
 		case pb.AckStatus_ACK_STATUS_OK:
-			if kinds[i] == "message" {
+			if sents[i].kind == "message" {
 				h.metrics.messages.WithLabelValues(s.src.Instance, s.src.Plugin, "out").Inc()
+				h.metrics.delivery.WithLabelValues(s.src.Instance, s.src.Plugin, "outbound").Observe(since(sents[i].stored))
 			}
 		case pb.AckStatus_ACK_STATUS_REJECTED:
 			s.in.log.Warn("plugin refused an outbound event", "event", a.EventId, "reason", a.Reason)

@@ -42,7 +42,7 @@ func (r *Router) Arrive(in Arrival, now time.Time) ([]Decision, error) {
 
 func (r *Router) add(in Arrival, q *queue, entered, now time.Time) {
 	c := r.newConv()
-	c.key, c.priority, c.lang, c.entered, c.queuedAt = in.Conversation, in.Priority, in.Language, entered, entered
+	c.key, c.priority, c.lang, c.channel, c.entered, c.queuedAt = in.Conversation, in.Priority, in.Language, in.Channel, entered, entered
 	c.lid = r.langID(in.Language)
 	r.convs[c.key] = c
 	r.enqueue(c, q, now)

@@ -20,6 +20,7 @@ type conv struct {
 	q        *queue // queue it waits in, or was assigned from
 	priority int
 	lang     string
+	channel  string
 	lid      int       // interned lang, 0 for none
 	entered  time.Time // first entered any queue
 	queuedAt time.Time // entered the current queue (max_wait, wait statistics)
@@ -78,6 +79,7 @@ type queue struct {
 	avgWait  float64 // moving average of waits, in nanoseconds
 	waits    int
 	dirty    bool
+	statIdx  int // the queue's place in the slice Stats is building
 }
 
 func newQueue(cfg QueueConfig) *queue {

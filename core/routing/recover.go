@@ -34,6 +34,7 @@ type StoredChat struct {
 	Agent        Key
 	Priority     int
 	Language     string
+	Channel      string
 	Entered      time.Time
 	WrapUp       bool
 	WrapUpSince  time.Time
@@ -55,7 +56,7 @@ func (r *Router) RestoreChat(s StoredChat) error {
 	if r.convs[s.Conversation] != nil || s.Conversation.ID == "" {
 		return fmt.Errorf("routing: restore chat %q: %w", s.Conversation.ID, ErrExists)
 	}
-	c := &conv{key: s.Conversation, q: q, priority: s.Priority, lang: s.Language, entered: s.Entered,
+	c := &conv{key: s.Conversation, q: q, priority: s.Priority, lang: s.Language, channel: s.Channel, entered: s.Entered,
 		queuedAt: s.Entered, agent: a, answered: s.Answered}
 	c.lid = r.langID(s.Language)
 	r.convs[c.key] = c

@@ -94,6 +94,7 @@ type Arrival struct {
 	Queue        Key
 	Priority     int // higher first
 	Language     string
+	Channel      string // the channel it came from, as metrics label it (a plugin name)
 }
 
 // Errors returned for bad input; the Router is unchanged when a method returns one.

@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -390,5 +391,54 @@ func TestQueueStatusForSupervisors(t *testing.T) {
 	v, _ = f.r.QueueStatus(tk("q"))
 	if v.Active != 1 || v.PastSLA != 0 {
 		t.Errorf("after the end: %+v (post-processing counts as active; an ended chat is not past its SLA)", v)
+	}
+}
+
+func TestStatsForMetrics(t *testing.T) {
+	q := qc("q")
+	q.ResponseTarget, q.FirstResponseTarget = 30*time.Second, 30*time.Second
+	closed := qc("night")
+	closed.Hours = &Hours{Location: time.UTC} // closed every day
+	f := newFixture(t, q, closed)
+	f.agent("a", "q", capacity(2))
+	f.agent("b", "q night", capacity(3))
+	f.agent("c", "q")
+	f.state("c", StateLoggedOut)
+	f.state("b", StateOnBreak)
+	f.record(f.r.Arrive(Arrival{Conversation: tk("c1"), Queue: tk("q"), Channel: "webchat"}, f.now))
+	f.accept("c1", "a")
+	f.wait(5 * time.Second)
+	f.record(f.r.Arrive(Arrival{Conversation: tk("c2"), Queue: tk("q"), Channel: "sms"}, f.now))
+	f.accept("c2", "a")
+	f.record(f.r.CustomerMessage(tk("c2"), f.now))
+	f.wait(time.Second)
+	f.arrive("c3", "q", 0, "") // a is full: c3 waits
+	f.tick(31 * time.Second)   // c2's customer waits past the target
+	f.end("c1")
+	f.take()
+
+	queues, groups := f.r.Stats(f.now)
+	if len(queues) != 2 || queues[0].Queue != tk("night") || queues[1].Queue != tk("q") {
+		t.Fatalf("queues %+v, want night and q in key order", queues)
+	}
+	night, main := queues[0], queues[1]
+	if night.InHours || !main.InHours {
+		t.Errorf("in hours: night %v (closed every day), q %v (no hours)", night.InHours, main.InHours)
+	}
+	if night.Agents != [4]int{0, 0, 1, 0} {
+		t.Errorf("night's agents by state %v, want b on break only", night.Agents)
+	}
+	want := QueueStats{Queue: tk("q"), Waiting: 1, Oldest: monday.Add(6 * time.Second), InHours: true,
+		Active: map[string]int{"sms": 1}, WrapUp: 1, PastSLA: 1, Agents: [4]int{1, 1, 1, 0}}
+	if main.Queue != want.Queue || main.Waiting != want.Waiting || !main.Oldest.Equal(want.Oldest) ||
+		!maps.Equal(main.Active, want.Active) || main.WrapUp != want.WrapUp || main.PastSLA != want.PastSLA ||
+		main.Agents != want.Agents {
+		t.Errorf("q stats\n got %+v\nwant %+v", main, want)
+	}
+	// a holds c2 and c1 in post-processing (load 2 of 2); b (on break) and c (signed out) hold
+	// nothing; only a is Available, so only a's capacity counts.
+	wantGroups := []GroupStats{{Tenant: "acme", Group: "g", Agents: [4]int{1, 1, 1, 0}, Load: 2, Capacity: 2}}
+	if !slices.Equal(groups, wantGroups) {
+		t.Errorf("groups %+v, want %+v", groups, wantGroups)
 	}
 }
