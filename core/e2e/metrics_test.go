@@ -81,7 +81,7 @@ func TestPrometheusScrapesAScriptedDay(t *testing.T) {
 	}
 
 	// A busy hour: Uma and Bob exchange messages while the metrics are linted.
-	day.chatter(uma, bob, c1, 40)
+	day.chatter(uma, bob, c1, 100)
 
 	// Bob hands Vic to Alice, who accepts the transfer.
 	bob.must("POST", "/api/v1/conversations/"+c2+"/transfer", map[string]string{"agent": "alice"}, nil)
