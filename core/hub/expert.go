@@ -306,34 +306,17 @@ func (h *Hub) applyExpertMessage(tx store.Tx, src pluginhost.Source, ev *pb.Even
 	if err != nil {
 		return nil, err
 	}
-	total := 0
-	for _, a := range content.GetAttachments() {
-		total += len(a.GetData())
-		if len(a.GetData()) > sdk.MaxAttachmentBytes || a.GetSize() > sdk.MaxAttachmentBytes || total > sdk.MaxAttachmentBytes {
-			return nil, sdk.Reject("attachment %q is larger than %d bytes", a.GetName(), sdk.MaxAttachmentBytes)
-		}
-		if len(a.GetData()) == 0 && !safeURL(a.GetUrl()) {
-			return nil, sdk.Reject("attachment %q has neither data nor an https URL", a.GetName())
-		}
+	if err := checkAttachments(content); err != nil {
+		return nil, err
 	}
 	conv, agent, fresh, err := h.expertChat(tx, src, ev.Conversation, msg.GetFrom())
 	if err != nil {
 		return nil, err
 	}
 	now := h.now()
-	var atts []store.Attachment
-	for _, a := range content.GetAttachments() {
-		name := attachmentName(a.GetName())
-		if len(a.GetData()) == 0 {
-			atts = append(atts, store.Attachment{Name: name, ContentType: a.GetContentType(), Size: a.GetSize(), URL: a.GetUrl()})
-			continue
-		}
-		f, err := tx.PutFile(store.File{TenantID: conv.TenantID, ConversationID: conv.ID, Name: name,
-			ContentType: a.GetContentType(), Data: a.GetData(), CreatedAt: now})
-		if err != nil {
-			return nil, err
-		}
-		atts = append(atts, store.Attachment{Name: name, ContentType: f.ContentType, Size: f.Size, URL: "/api/v1/files/" + f.ID})
+	atts, err := storeAttachments(tx, conv, content, now)
+	if err != nil {
+		return nil, err
 	}
 	from := msg.GetFrom()
 	name := strings.TrimSpace(from.GetDisplayName())
@@ -380,26 +363,6 @@ func (h *Hub) applyExpertMessage(tx store.Tx, src pluginhost.Source, ev *pb.Even
 		h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "message", ConversationID: conv.ID, Message: &mv})
 	}, nil
 }
-
-// attachmentName keeps a file name a browser can offer for download.
-func attachmentName(name string) string {
-	name = strings.TrimSpace(name[strings.LastIndexAny(name, `/\`)+1:])
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == '"' {
-			return -1
-		}
-		return r
-	}, name)
-	if name == "" {
-		return "attachment"
-	}
-	if len(name) > 200 {
-		name = name[:200]
-	}
-	return name
-}
-
-func safeURL(u string) bool { return strings.HasPrefix(strings.ToLower(u), "https://") }
 
 // applyExpertEnded closes the chat when the expert left it on the platform.
 func (h *Hub) applyExpertEnded(tx store.Tx, src pluginhost.Source, ev *pb.Event, e *pb.ConversationEnded) (func(), error) {

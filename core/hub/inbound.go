@@ -138,9 +138,12 @@ func (h *Hub) applyMessage(tx store.Tx, src pluginhost.Source, ev *pb.Event, msg
 	if err != nil {
 		return nil, err
 	}
-	var atts []store.Attachment
-	for _, a := range content.GetAttachments() {
-		atts = append(atts, store.Attachment{Name: a.Name, ContentType: a.ContentType, Size: a.Size, URL: a.Url})
+	if err := checkAttachments(content); err != nil {
+		return nil, err
+	}
+	atts, err := storeAttachments(tx, conv, content, h.now())
+	if err != nil {
+		return nil, err
 	}
 	kind := store.PartCustomer
 	if src.Kind == pb.PluginKind_PLUGIN_KIND_BRIDGE {
@@ -230,10 +233,40 @@ func (h *Hub) applyReceipt(tx store.Tx, src pluginhost.Source, ev *pb.Event, r *
 	if err != nil {
 		return nil, err
 	}
-	return func() {
-		h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "delivery", ConversationID: conv.ID,
-			EventID: r.MessageEventId, Status: strings.ToLower(strings.TrimPrefix(r.Status.String(), "DELIVERY_STATUS_")), Reason: r.Reason})
-	}, nil
+	m, changed, err := tx.SetDelivery(conv.TenantID, r.GetMessageEventId(), deliveryOf(r.GetStatus()), strings.TrimSpace(r.GetReason()))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, sdk.Reject("no message with event id %q", r.GetMessageEventId())
+	case err != nil:
+		return nil, err
+	case !changed || m.ConversationID != conv.ID:
+		return nil, nil
+	}
+	return func() { h.pushDelivery(conv, m) }, nil
+}
+
+func deliveryOf(s pb.DeliveryStatus) store.Delivery {
+	switch s {
+	case pb.DeliveryStatus_DELIVERY_STATUS_SENT:
+		return store.DeliverySent
+	case pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED:
+		return store.DeliveryDelivered
+	case pb.DeliveryStatus_DELIVERY_STATUS_READ:
+		return store.DeliveryRead
+	case pb.DeliveryStatus_DELIVERY_STATUS_FAILED:
+		return store.DeliveryFailed
+	}
+	return store.DeliveryUnknown
+}
+
+// pushDelivery shows the agent what became of their message.
+func (h *Hub) pushDelivery(conv store.Conversation, m store.Message) {
+	if conv.AgentID == "" {
+		return
+	}
+	mv := messageView(m)
+	h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "delivery", ConversationID: conv.ID, EventID: m.EventID,
+		Status: string(m.Delivery), Reason: m.DeliveryReason, Message: &mv})
 }
 
 // Ephemeral implements pluginhost.Handler: typing goes straight to the agent; a bridge's presence
@@ -261,13 +294,22 @@ func (h *Hub) Ephemeral(src pluginhost.Source, ev *pb.Event) bool {
 
 // Settled implements pluginhost.Handler: a refused outbound message is shown to its agent.
 func (h *Hub) Settled(src pluginhost.Source, eventID string, status pb.AckStatus, reason string) {
-	msg, err := h.st.MessageByEventID(context.Background(), src.Tenant, eventID)
+	if status != pb.AckStatus_ACK_STATUS_REJECTED {
+		return
+	}
+	ctx := context.Background()
+	var m store.Message
+	var changed bool
+	err := h.st.Write(ctx, func(tx store.Tx) (err error) {
+		m, changed, err = tx.SetDelivery(src.Tenant, eventID, store.DeliveryFailed, reason)
+		return err
+	})
+	if err != nil || !changed {
+		return // not a message (typing, assignment...), or already known
+	}
+	conv, err := h.st.Conversation(ctx, src.Tenant, m.ConversationID)
 	if err != nil {
 		return
 	}
-	conv, err := h.st.Conversation(context.Background(), src.Tenant, msg.ConversationID)
-	if err != nil || conv.AgentID == "" {
-		return
-	}
-	h.bus.publish(conv.TenantID, conv.AgentID, Push{Type: "delivery", ConversationID: conv.ID, EventID: eventID, Status: "failed", Reason: reason})
+	h.pushDelivery(conv, m)
 }

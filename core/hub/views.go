@@ -80,6 +80,10 @@ type MessageView struct {
 	Attachments []store.Attachment `json:"attachments,omitempty"`
 	CreatedAt   time.Time          `json:"created_at"`
 	ClientID    string             `json:"client_id,omitempty"`
+	// Delivery is what the customer's platform reported (sent, delivered, read, failed), with
+	// the reason of a failure.
+	Delivery       string `json:"delivery,omitempty"`
+	DeliveryReason string `json:"delivery_reason,omitempty"`
 }
 
 // OfferView is a conversation offered to an agent. The durations let a console count down
@@ -112,5 +116,6 @@ func messageView(m store.Message) MessageView {
 	return MessageView{
 		Seq: m.Seq, ID: m.ID, SenderKind: string(m.SenderKind), SenderID: m.SenderID, SenderName: m.SenderName,
 		Text: m.Text, HTML: m.HTML, Attachments: m.Attachments, CreatedAt: m.CreatedAt,
+		Delivery: string(m.Delivery), DeliveryReason: m.DeliveryReason,
 	}
 }

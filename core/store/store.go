@@ -114,6 +114,11 @@ type Tx interface {
 	// PutFile stores f with a fresh id when f.ID is empty and returns it (Size set from Data).
 	PutFile(f File) (File, error)
 
+	// SetDelivery records a delivery report of the message carried by eventID and returns the
+	// message as stored; changed is false when the report is stale (see Delivery). No such
+	// message is ErrNotFound.
+	SetDelivery(tenant, eventID string, d Delivery, reason string) (m Message, changed bool, err error)
+
 	// AppendMessage stores m as the next message of its conversation: it sets m.Seq to the
 	// conversation's last sequence number plus one, a fresh m.ID when empty, and returns m.
 	AppendMessage(m Message) (Message, error)
@@ -386,6 +391,38 @@ type Message struct {
 	HTML           string
 	Attachments    []Attachment
 	CreatedAt      time.Time
+	// Delivery is what the channel last reported about an outbound message, with the reason
+	// of a failure (a platform's refusal, a customer who opted out...).
+	Delivery       Delivery
+	DeliveryReason string
+}
+
+// Delivery is where an outbound message stands with the customer's platform.
+type Delivery string
+
+// Delivery states, in the order they normally come. A report never moves a message back: a late
+// "sent" after "delivered" is ignored, and a failure after delivery cannot happen.
+const (
+	DeliveryUnknown   Delivery = ""
+	DeliverySent      Delivery = "sent"
+	DeliveryFailed    Delivery = "failed"
+	DeliveryDelivered Delivery = "delivered"
+	DeliveryRead      Delivery = "read"
+)
+
+// Rank orders delivery states: a report with a lower rank than the stored one is stale.
+func (d Delivery) Rank() int {
+	switch d {
+	case DeliverySent:
+		return 1
+	case DeliveryFailed:
+		return 2
+	case DeliveryDelivered:
+		return 3
+	case DeliveryRead:
+		return 4
+	}
+	return 0
 }
 
 // OutboxState is where an outbound event stands.

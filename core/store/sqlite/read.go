@@ -388,12 +388,15 @@ func (r reader) Participants(ctx context.Context, tenant, conversationID string)
 const messageColumns = `tenant_id, conversation_id, seq, id, event_id, sender_kind, sender_id,
 	sender_name, text, html, attachments, created_at`
 
+// messageReadColumns are messageColumns and the delivery report, which only SetDelivery writes.
+const messageReadColumns = messageColumns + `, delivery, delivery_reason`
+
 func scanMessage(s scanner) (store.Message, error) {
 	var m store.Message
 	var attachments string
 	var created int64
 	if err := s.Scan(&m.TenantID, &m.ConversationID, &m.Seq, &m.ID, &m.EventID, &m.SenderKind,
-		&m.SenderID, &m.SenderName, &m.Text, &m.HTML, &attachments, &created); err != nil {
+		&m.SenderID, &m.SenderName, &m.Text, &m.HTML, &attachments, &created, &m.Delivery, &m.DeliveryReason); err != nil {
 		return m, err
 	}
 	m.CreatedAt = fromNanos(created)
@@ -407,7 +410,7 @@ func scanMessage(s scanner) (store.Message, error) {
 func (r reader) Messages(ctx context.Context, tenant, conversationID string, afterSeq int64, limit int) ([]store.Message, error) {
 	return queryList(ctx, r, "messages", func(rows *sql.Rows) (store.Message, error) {
 		return scanMessage(rows)
-	}, `SELECT `+messageColumns+` FROM messages WHERE tenant_id = $1 AND conversation_id = $2 AND seq > $3
+	}, `SELECT `+messageReadColumns+` FROM messages WHERE tenant_id = $1 AND conversation_id = $2 AND seq > $3
 		ORDER BY seq LIMIT $4`, tenant, conversationID, afterSeq, sqlLimit(limit))
 }
 
@@ -416,7 +419,7 @@ func (r reader) MessageByEventID(ctx context.Context, tenant, eventID string) (s
 	err := r.queryRow(ctx, "message of event", eventID, func(row *sql.Row) (err error) {
 		m, err = scanMessage(row)
 		return err
-	}, `SELECT `+messageColumns+` FROM messages WHERE tenant_id = $1 AND event_id = $2 AND event_id <> ''`,
+	}, `SELECT `+messageReadColumns+` FROM messages WHERE tenant_id = $1 AND event_id = $2 AND event_id <> ''`,
 		tenant, eventID)
 	return m, err
 }

@@ -285,6 +285,23 @@ func (t *txView) PutFile(f store.File) (store.File, error) {
 	return f, nil
 }
 
+func (t *txView) SetDelivery(tenant, eventID string, d store.Delivery, reason string) (store.Message, bool, error) {
+	m, err := t.MessageByEventID(context.Background(), tenant, eventID)
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	if d.Rank() < m.Delivery.Rank() || (d == m.Delivery && reason == m.DeliveryReason) {
+		return m, false, nil // stale or repeated
+	}
+	_, err = t.exec(`UPDATE messages SET delivery = $3, delivery_reason = $4 WHERE tenant_id = $1 AND event_id = $2`,
+		tenant, eventID, string(d), reason)
+	if err != nil {
+		return store.Message{}, false, writeErr(fmt.Sprintf("record delivery of message %q", m.ID), err)
+	}
+	m.Delivery, m.DeliveryReason = d, reason
+	return m, true, nil
+}
+
 // CreateConversation starts LastSeq at 0 whatever c holds; a zero CreatedAt becomes now.
 func (t *txView) CreateConversation(c store.Conversation) (store.Conversation, error) {
 	if err := need(c.TenantID, "tenant id"); err != nil {

@@ -187,3 +187,68 @@ func testFiles(t *testing.T, e *env) {
 	_, err = e.s.File(e.ctx, "acme", "missing")
 	isErr(t, "File that does not exist", err, store.ErrNotFound)
 }
+
+func testSetDelivery(t *testing.T, e *env) {
+	const ten = "acme"
+	createConversation(e, store.Conversation{TenantID: ten, ID: "conv", Kind: store.KindCustomer, State: store.ConvActive})
+	e.write(func(tx store.Tx) error {
+		_, err := tx.AppendMessage(store.Message{TenantID: ten, ConversationID: "conv", EventID: "out-1", SenderKind: store.PartAgent, Text: "hi"})
+		return err
+	})
+	report := func(d store.Delivery, reason string) (store.Message, bool) {
+		t.Helper()
+		var m store.Message
+		var changed bool
+		e.write(func(tx store.Tx) (err error) {
+			m, changed, err = tx.SetDelivery(ten, "out-1", d, reason)
+			return err
+		})
+		return m, changed
+	}
+	for _, step := range []struct {
+		d       store.Delivery
+		reason  string
+		changed bool
+		want    store.Delivery
+	}{
+		{store.DeliverySent, "", true, store.DeliverySent},
+		{store.DeliverySent, "", false, store.DeliverySent}, // a repeat
+		{store.DeliveryDelivered, "", true, store.DeliveryDelivered},
+		{store.DeliverySent, "", false, store.DeliveryDelivered},    // late: never backwards
+		{store.DeliveryFailed, "x", false, store.DeliveryDelivered}, // a failure after delivery is stale
+		{store.DeliveryRead, "", true, store.DeliveryRead},
+	} {
+		m, changed := report(step.d, step.reason)
+		if changed != step.changed || m.Delivery != step.want {
+			t.Fatalf("report %s: changed %v, delivery %q; want %v, %q", step.d, changed, m.Delivery, step.changed, step.want)
+		}
+	}
+	stored, err := e.s.MessageByEventID(e.ctx, ten, "out-1")
+	noErr(t, "MessageByEventID", err)
+	equal(t, "stored delivery", stored.Delivery, store.DeliveryRead)
+
+	e.write(func(tx store.Tx) error {
+		_, err := tx.AppendMessage(store.Message{TenantID: ten, ConversationID: "conv", EventID: "out-2", SenderKind: store.PartAgent, Text: "late"})
+		return err
+	})
+	var m store.Message
+	e.write(func(tx store.Tx) (err error) {
+		m, _, err = tx.SetDelivery(ten, "out-2", store.DeliveryFailed, "the customer opted out")
+		return err
+	})
+	msgs, err := e.s.Messages(e.ctx, ten, "conv", 0, 10)
+	noErr(t, "Messages", err)
+	if last := msgs[len(msgs)-1]; last.Delivery != store.DeliveryFailed || last.DeliveryReason != "the customer opted out" || m.DeliveryReason != last.DeliveryReason {
+		t.Errorf("failed delivery stored as %q %q", last.Delivery, last.DeliveryReason)
+	}
+	err = e.writeErr(func(tx store.Tx) error {
+		_, _, err := tx.SetDelivery(ten, "unknown", store.DeliveryDelivered, "")
+		return err
+	})
+	isErr(t, "SetDelivery of an unknown event", err, store.ErrNotFound)
+	err = e.writeErr(func(tx store.Tx) error {
+		_, _, err := tx.SetDelivery("globex", "out-1", store.DeliveryDelivered, "")
+		return err
+	})
+	isErr(t, "SetDelivery from another tenant", err, store.ErrNotFound)
+}

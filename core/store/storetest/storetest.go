@@ -55,6 +55,7 @@ func Run(t *testing.T, newDB Factory) {
 		{"AppendMessageConcurrent", testAppendMessageConcurrent},
 		{"MessagesPaging", testMessagesPaging},
 		{"Files", testFiles},
+		{"SetDelivery", testSetDelivery},
 		{"Seen", testSeen},
 		{"Outbox", testOutbox},
 		{"OutboxPaging", testOutboxPaging},

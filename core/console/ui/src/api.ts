@@ -92,6 +92,9 @@ export interface Message {
   attachments?: Attachment[];
   created_at: string;
   client_id?: string;
+  // What the customer's platform reported about an agent's message.
+  delivery?: "sent" | "delivered" | "read" | "failed";
+  delivery_reason?: string;
 }
 
 export interface Offer {
@@ -170,7 +173,7 @@ export type Push =
   | { type: "message"; conversation_id: string; message: Message }
   | { type: "typing"; conversation_id: string; active: boolean; from?: string }
   | { type: "state"; state: AgentState; reason?: string }
-  | { type: "delivery"; conversation_id: string; event_id: string; status: string }
+  | { type: "delivery"; conversation_id: string; event_id: string; status: string; reason?: string; message?: Message }
   | { type: "sla"; conversation_id: string; conversation?: Conversation }
   | { type: "transfer_returned"; conversation_id: string; reason?: string; conversation?: Conversation };
 

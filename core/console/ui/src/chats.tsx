@@ -208,6 +208,7 @@ function MessageItem({ m, mine, customer }: { m: Message; mine: boolean; custome
         <div class="meta">
           <span class="from">{mine ? "You" : m.sender_name || (m.sender_kind === "customer" ? customer : m.sender_kind)}</span>
           <time dateTime={m.created_at}>{clock(m.created_at)}</time>
+          {m.delivery && <Delivery m={m} />}
         </div>
       )}
       <SafeHTML class="body" html={m.html} />
@@ -217,6 +218,18 @@ function MessageItem({ m, mine, customer }: { m: Message; mine: boolean; custome
         </a>
       ))}
     </li>
+  );
+}
+
+const deliveryText = { sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not delivered" };
+
+// Delivery shows what the customer's platform reported about an agent's message.
+function Delivery({ m }: { m: Message }) {
+  const d = m.delivery!;
+  return (
+    <span class={cls("delivery", d)} title={m.delivery_reason || deliveryText[d]}>
+      {d === "failed" ? `✗ ${deliveryText[d]}: ${m.delivery_reason || "refused"}` : `${d === "sent" ? "✓" : "✓✓"} ${deliveryText[d]}`}
+    </span>
   );
 }
 

@@ -188,6 +188,10 @@ export class Desk {
         }
         break;
       }
+      case "delivery":
+        if (p.message) s.updateMessage(p.conversation_id, p.message);
+        if (p.status === "failed") this.notice(`A message was not delivered: ${p.reason || "the customer's platform refused it"}.`);
+        break;
       case "typing":
         s.patchChat(p.conversation_id, () => ({ typing: p.active }));
         break;

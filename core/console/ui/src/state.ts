@@ -174,6 +174,11 @@ export class Store {
     return added;
   }
 
+  // updateMessage replaces a message the chat holds (a delivery report changed it).
+  updateMessage(id: string, m: Message) {
+    this.patchChat(id, (c) => (c.messages.some((x) => x.seq === m.seq) ? { messages: c.messages.map((x) => (x.seq === m.seq ? m : x)) } : {}));
+  }
+
   patchChat(id: string, fn: (c: Chat) => Partial<Chat>) {
     this.set((s) => (s.chats[id] ? { chats: { ...s.chats, [id]: { ...s.chats[id], ...fn(s.chats[id]) } } } : {}));
   }
