@@ -1,7 +1,7 @@
 # Switchboard — the two commands on a fresh machine are `make run` and `make test`.
 GO        ?= go
 BIN       := bin
-PLUGINS   := plugins/webchat bridges/matrix bridges/mattermost bridges/slack
+PLUGINS   := plugins/webchat plugins/sms plugins/social bridges/matrix bridges/mattermost bridges/slack
 CONFIG    ?= config/dev.yaml
 TESTFLAGS ?= -timeout 25m
 UI        := core/console/ui

@@ -8,6 +8,9 @@ command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # Prometheus and promtool: the metrics, dashboard and alert-rule tests run against them (the
 # tests start their own servers on free ports).
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# Kannel, the SMS gateway, with its fake SMSC (kannel-extras): the SMS plugin's tests run a real one.
+[ -x /usr/sbin/bearerbox ] || missing+=(kannel)
+command -v fakesmsc >/dev/null 2>&1 || [ -x /usr/lib/kannel/test/fakesmsc ] || missing+=(kannel-extras)
 # Test peers built from source (Matrix homeserver, Mattermost server) are cached outside the
 # repository, keyed by version; each script prints where it put the build. A cold build takes
 # minutes, mostly module downloads: the peers build side by side.

@@ -171,6 +171,9 @@ type message struct {
 	Text        string       `json:"text"`
 	HTML        string       `json:"html"`
 	Attachments []attachment `json:"attachments"`
+	// What the customer's platform reported about an agent's message.
+	Delivery       string `json:"delivery"`
+	DeliveryReason string `json:"delivery_reason"`
 }
 
 type attachment struct {

@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 	build := exec.Command("go", append(args,
 		"github.com/switchboardhq/switchboard/core/cmd/switchboard",
 		"github.com/switchboardhq/switchboard/plugins/webchat",
+		"github.com/switchboardhq/switchboard/plugins/social",
+		"github.com/switchboardhq/switchboard/plugins/sms",
 		"github.com/switchboardhq/switchboard/bridges/matrix",
 		"github.com/switchboardhq/switchboard/bridges/mattermost",
 		"github.com/switchboardhq/switchboard/bridges/slack",

@@ -264,6 +264,9 @@ func (h *Hub) viewOf(ctx context.Context, c store.Conversation, parts []store.Pa
 	if cust.DisplayName == "" {
 		cust.DisplayName = displayName(cust.Nickname, cust.FirstName, cust.LastName, cust.Email)
 	}
+	if cust.DisplayName == "" {
+		cust.DisplayName = cust.Phone // an SMS customer is known by their number
+	}
 	if cust.DisplayName == "" && c.Kind == store.KindCustomer {
 		// An unknown customer is named by the conversation's transaction id.
 		cust.DisplayName = "Transaction " + shortID(c.ID)

@@ -180,12 +180,12 @@ func normalized(c *pb.Content) (text, html string, err error) {
 }
 
 func (h *Hub) applyEnded(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func(), error) {
-	conv, err := h.openByKey(tx, src, ev.Conversation)
+	conv, err := tx.OpenConversationByKey(context.Background(), src.Tenant, src.Instance, ev.Conversation)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // the agent ended it first
+	}
 	if err != nil {
 		return nil, err
-	}
-	if conv.State == store.ConvWrapUp {
-		return nil, nil // the agent ended it first
 	}
 	now := h.now()
 	wasQueued := conv.State == store.ConvQueued
@@ -228,19 +228,28 @@ func (h *Hub) applyEnded(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func
 	}, nil
 }
 
+// applyReceipt records what the platform did with an agent's message. Reports may come after
+// the chat ended (a late delivery report), so the message is found by its event id; it must
+// belong to a conversation of the reporting instance.
 func (h *Hub) applyReceipt(tx store.Tx, src pluginhost.Source, ev *pb.Event, r *pb.DeliveryReceipt) (func(), error) {
-	conv, err := h.openByKey(tx, src, ev.Conversation)
+	ctx := context.Background()
+	m, err := tx.MessageByEventID(ctx, src.Tenant, r.GetMessageEventId())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, sdk.Reject("no message with event id %q", r.GetMessageEventId())
+	}
 	if err != nil {
 		return nil, err
 	}
-	m, changed, err := tx.SetDelivery(conv.TenantID, r.GetMessageEventId(), deliveryOf(r.GetStatus()), strings.TrimSpace(r.GetReason()))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, sdk.Reject("no message with event id %q", r.GetMessageEventId())
-	case err != nil:
+	conv, err := tx.Conversation(ctx, src.Tenant, m.ConversationID)
+	if err != nil {
 		return nil, err
-	case !changed || m.ConversationID != conv.ID:
-		return nil, nil
+	}
+	if conv.Instance != src.Instance || m.SenderKind == store.PartCustomer || m.SenderKind == store.PartExpert {
+		return nil, sdk.Reject("no message with event id %q", r.GetMessageEventId())
+	}
+	m, changed, err := tx.SetDelivery(src.Tenant, m.EventID, deliveryOf(r.GetStatus()), strings.TrimSpace(r.GetReason()))
+	if err != nil || !changed {
+		return nil, err
 	}
 	return func() { h.pushDelivery(conv, m) }, nil
 }

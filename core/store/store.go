@@ -45,7 +45,9 @@ type Reader interface {
 	FindCustomer(ctx context.Context, tenant string, m CustomerMatch) (Customer, error)
 
 	Conversation(ctx context.Context, tenant, id string) (Conversation, error)
-	// OpenConversationByKey finds the conversation a plugin instance knows by key that is not closed.
+	// OpenConversationByKey finds the conversation a plugin instance knows by key that is waiting
+	// or active. One in post-processing has released its key: the customer's next message starts
+	// a new conversation.
 	OpenConversationByKey(ctx context.Context, tenant, instance, key string) (Conversation, error)
 	// OpenConversations lists every conversation of the tenant that is not closed, oldest first.
 	OpenConversations(ctx context.Context, tenant string) ([]Conversation, error)

@@ -314,7 +314,7 @@ func (r reader) OpenConversationByKey(ctx context.Context, tenant, instance, key
 		c, err = scanConversation(row)
 		return err
 	}, `SELECT `+conversationColumns+` FROM conversations
-		WHERE tenant_id = $1 AND instance = $2 AND external_key = $3 AND state <> 'closed' AND instance <> ''`,
+		WHERE tenant_id = $1 AND instance = $2 AND external_key = $3 AND state IN ('queued', 'active') AND instance <> ''`,
 		tenant, instance, key)
 	return c, err
 }

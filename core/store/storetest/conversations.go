@@ -115,8 +115,23 @@ func testOpenConversationKey(t *testing.T, e *env) {
 		t.Errorf("OpenConversationByKey: got %q, %v; want first", got.ID, err)
 	}
 
+	// Post-processing frees the key: the customer may start again while the agent wraps up.
+	wrapUp := conv("first")
+	wrapUp.State, wrapUp.EndedAt = store.ConvWrapUp, at(5)
+	e.write(func(tx store.Tx) error { return tx.UpdateConversation(wrapUp) })
+	_, err = e.s.OpenConversationByKey(e.ctx, ten, "webchat-1", "visitor-9")
+	isErr(t, "OpenConversationByKey in post-processing", err, store.ErrNotFound)
+	createConversation(e, conv("again"))
+	got, err = e.s.OpenConversationByKey(e.ctx, ten, "webchat-1", "visitor-9")
+	if err != nil || got.ID != "again" {
+		t.Errorf("OpenConversationByKey while the first is in post-processing: got %q, %v; want again", got.ID, err)
+	}
+	gone := conv("again")
+	gone.State, gone.ClosedAt = store.ConvClosed, at(6)
+	e.write(func(tx store.Tx) error { return tx.UpdateConversation(gone) })
+
 	// Closing frees the key.
-	closed := conv("first")
+	closed := wrapUp
 	closed.State, closed.ClosedAt = store.ConvClosed, at(10)
 	e.write(func(tx store.Tx) error { return tx.UpdateConversation(closed) })
 	_, err = e.s.OpenConversationByKey(e.ctx, ten, "webchat-1", "visitor-9")
