@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"syscall"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/plugins/sms/twiliofake"
+	"github.com/switchboardhq/switchboard/plugins/social/metafake"
 	kannelpeer "github.com/switchboardhq/switchboard/tools/testpeer/kannel"
 )
 
@@ -171,4 +175,100 @@ func awaitKannelMT(t *testing.T, k *kannelpeer.Kannel, ok func([]kannelpeer.MT) 
 	var mts []kannelpeer.MT
 	waitFor(t, "a text at the SMS center", func() bool { mts = k.MT(); return ok(mts) })
 	return mts
+}
+
+// Bad input from the platforms' side is refused by the channel plugins with a precise status and
+// a count, and nothing reaches the store: a form that does not parse, a text to a number that is
+// not ours, a body over the plugin's limit, truncated JSON, a WhatsApp number the instance does not
+// serve, and a message for an instance that is switched off.
+func TestChannelBadInputThroughTheHub(t *testing.T) {
+	const ours = "+15559990000"
+	tw := twiliofake.New(t, ours)
+	meta := metafake.New(t)
+	addr := freeAddr(t)
+	public := "http://" + addr + "/c/tw/"
+	wa := fmt.Sprintf(`{phone_number_id: %q, access_token: %q, app_secret: %q, verify_token: v, api_base: %q}`,
+		metafake.PhoneNumberID, meta.AccessToken, meta.AppSecret, meta.URL())
+	h := startHub(t, hubOptions{addr: addr, limitsExtra: ", max_body_bytes: 4194304", extraPlugins: fmt.Sprintf(
+		"  - {instance: tw, plugin: sms, tenant: acme, config: {adapter: twilio, numbers: [%q], twilio: {account_sid: %q, auth_token: %q, public_url: %q, api_base: %q}}}\n"+
+			"  - {instance: wa, plugin: social, tenant: acme, config: {adapter: whatsapp, whatsapp: %s}}\n"+
+			"  - {instance: wa-off, plugin: social, tenant: acme, config: {adapter: whatsapp, enabled: false, whatsapp: %s}}",
+		ours, tw.AccountSID, tw.AuthToken, public, tw.URL, wa, wa)})
+	for _, inst := range []string{"tw", "wa", "wa-off"} {
+		h.waitPlugin(inst, 0)
+	}
+	availableAgent(t, h, "acme", "alice")
+	ctx := ctxTimeout(t, 60*time.Second)
+	twilioHook := public + "twilio/sms"
+	metaHook := func(inst string) string { return h.url + "/c/" + inst + "/whatsapp/webhook" }
+	text, _ := meta.WhatsAppText(metafake.WAUser{WaID: "15550003333", Name: "Nina"}, "hello")
+
+	for _, tc := range []struct {
+		name, instance, reason string
+		send                   func() (int, error)
+		want                   int
+	}{
+		{"malformed form", "tw", "malformed", func() (int, error) {
+			return rawPost(ctx, twilioHook, "application/x-www-form-urlencoded", []byte("From=%zz&Body=%"), nil)
+		}, 400},
+		{"unknown number", "tw", "unknown_number", func() (int, error) {
+			code, _, err := tw.Post(ctx, twilioHook, tw.IncomingParams("+15550003333", "+15550009999", "to a number we do not have"))
+			return code, err
+		}, 404},
+		{"oversized body", "tw", "oversized", func() (int, error) {
+			p := tw.IncomingParams("+15550003333", ours, strings.Repeat("x", 3<<20))
+			code, _, err := tw.Post(ctx, twilioHook, p)
+			return code, err
+		}, 413},
+		{"truncated JSON", "wa", "malformed", func() (int, error) {
+			cut := text[:len(text)/2]
+			a, err := metafake.PostSigned(ctx, metaHook("wa"), cut, metafake.Sign(meta.AppSecret, cut))
+			return a.Status, err
+		}, 400},
+		{"another WhatsApp number", "wa", "unknown_recipient", func() (int, error) {
+			other := metafake.WhatsAppPayload("999999999999999", map[string]any{"messages": []map[string]any{{
+				"from": "15550003333", "id": "wamid.other", "timestamp": "1700000000", "type": "text", "text": map[string]string{"body": "hi"}}}})
+			a, err := meta.Post(ctx, metaHook("wa"), other)
+			return a.Status, err
+		}, 404},
+		{"switched-off instance", "wa-off", "disabled", func() (int, error) {
+			a, err := meta.Post(ctx, metaHook("wa-off"), text)
+			return a.Status, err
+		}, 410},
+	} {
+		before := h.metric("switchboard_plugin_rejections_total", `plugin_instance="`+tc.instance+`"`, `reason="`+tc.reason+`"`)
+		code, err := tc.send()
+		if err != nil || code != tc.want {
+			t.Errorf("%s: answered %d %v, want %d", tc.name, code, err, tc.want)
+			continue
+		}
+		waitFor(t, tc.name+" counted", func() bool {
+			return h.metric("switchboard_plugin_rejections_total", `plugin_instance="`+tc.instance+`"`, `reason="`+tc.reason+`"`) == before+1
+		})
+	}
+	// Every request was answered after the plugin decided: anything stored would be counted.
+	if got := h.metric("switchboard_conversations_total", `event="started"`); got != 0 {
+		t.Errorf("%v conversations started from refused input, want none", got)
+	}
+	if got := h.metric("switchboard_messages_total", `sender="customer"`); got != 0 {
+		t.Errorf("%v customer messages stored from refused input, want none", got)
+	}
+}
+
+// rawPost posts a body as is.
+func rawPost(ctx context.Context, url, contentType string, body []byte, header map[string]string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
 }

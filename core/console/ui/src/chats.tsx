@@ -212,6 +212,7 @@ function MessageItem({ m, mine, customer }: { m: Message; mine: boolean; custome
         </div>
       )}
       <SafeHTML class="body" html={m.html} />
+      {m.delivery === "failed" && <p class="delivery-reason">{m.delivery_reason || "The customer's platform refused it."}</p>}
       {m.attachments?.map((a) => (
         <a class="attachment" href={safeURL(a.url)} download={a.name} rel="noopener noreferrer" target="_blank">
           📎 {a.name} <small>({Math.ceil(a.size / 1024)} KiB)</small>
@@ -228,7 +229,7 @@ function Delivery({ m }: { m: Message }) {
   const d = m.delivery!;
   return (
     <span class={cls("delivery", d)} title={m.delivery_reason || deliveryText[d]}>
-      {d === "failed" ? `✗ ${deliveryText[d]}: ${m.delivery_reason || "refused"}` : `${d === "sent" ? "✓" : "✓✓"} ${deliveryText[d]}`}
+      {d === "failed" ? `✗ ${deliveryText[d]}` : `${d === "sent" ? "✓" : "✓✓"} ${deliveryText[d]}`}
     </span>
   );
 }
