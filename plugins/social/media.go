@@ -34,10 +34,12 @@ type media struct {
 
 // fetchMedia downloads the files of a message. A file over max_media_bytes (or over what is left
 // of what one event may carry) is left out, counted and logged, as is one the platform no longer
-// has: the rest of the message still goes to the agent. Other errors are returned, so the
-// platform sends the message again.
-func (p *social) fetchMedia(ctx context.Context, msgID string, files []media) ([]*sdk.Attachment, error) {
+// has: the rest of the message still goes to the agent, with a note saying what was left out
+// (note is empty when nothing was). Other errors are returned, so the platform sends the message
+// again.
+func (p *social) fetchMedia(ctx context.Context, msgID string, files []media) (atts []*sdk.Attachment, note string, err error) {
 	var out []*sdk.Attachment
+	var notes []string
 	budget := int64(sdk.MaxAttachmentBytes)
 	for _, f := range files {
 		limit := min(p.cfg.MaxMediaBytes, budget)
@@ -52,13 +54,15 @@ func (p *social) fetchMedia(ctx context.Context, msgID string, files []media) ([
 			p.count(refusedMedia, "oversized")
 			p.log().Warn("a customer's file was left out: it is larger than max_media_bytes", "message", msgID, "file", f.id,
 				"size", f.size, "limit", sdk.SizeText(p.cfg.MaxMediaBytes))
+			notes = append(notes, "[the customer sent a file larger than the "+sdk.SizeText(limit)+" this channel accepts; it was left out]")
 			continue
 		case errors.Is(err, errGone):
 			p.count(refusedMedia, "unavailable")
 			p.log().Warn("a customer's file was left out: the platform no longer has it", "message", msgID, "file", f.id, "error", err)
+			notes = append(notes, "[the customer sent a file the platform no longer has; it was left out]")
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("file %s of message %s: %w", f.id, msgID, err)
+			return nil, "", fmt.Errorf("file %s of message %s: %w", f.id, msgID, err)
 		}
 		// The type the platform announced beats the download's (often application/octet-stream).
 		contentType := f.contentType
@@ -71,7 +75,7 @@ func (p *social) fetchMedia(ctx context.Context, msgID string, files []media) ([
 		budget -= int64(len(data))
 		out = append(out, &sdk.Attachment{Name: fileName(f.name, f.id, contentType), ContentType: contentType, Size: int64(len(data)), Data: data})
 	}
-	return out, nil
+	return out, strings.Join(notes, "\n"), nil
 }
 
 // download fetches a file, with the bearer token when one is given, refusing more than limit

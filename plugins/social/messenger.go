@@ -181,10 +181,11 @@ func (m *messenger) receive(ctx context.Context, ev *fbEvent) error {
 			text = joinLines(text, "[the customer sent a "+a.Type+", which this channel cannot show]")
 		}
 	}
-	atts, err := m.p.fetchMedia(ctx, id, files)
+	atts, note, err := m.p.fetchMedia(ctx, id, files)
 	if err != nil {
 		return err
 	}
+	text = joinLines(text, note)
 	psid := ev.Sender.ID
 	return m.p.receive(ctx, inbound{
 		key: m.p.keyOf(psid), id: id, at: time.UnixMilli(ev.Timestamp), text: text, files: atts,
@@ -289,6 +290,9 @@ func (m *messenger) windowClosed(context.Context, *sdk.Event, string) error {
 func joinLines(a, b string) string {
 	if a == "" {
 		return b
+	}
+	if b == "" {
+		return a
 	}
 	return a + "\n" + b
 }

@@ -96,8 +96,10 @@ func TestMessengerAttachments(t *testing.T) {
 	if host.count("media_refused/oversized") != 1 {
 		t.Error("the oversized file was not counted")
 	}
-	if n := len(host.messages()); n != 1 {
-		t.Errorf("a message with only an oversized file was stored (%d messages)", n)
+	msgs := host.messages()
+	if len(msgs) != 2 || len(msgs[1].GetMessage().GetContent().GetAttachments()) != 0 ||
+		!strings.Contains(msgs[1].GetMessage().GetContent().GetText(), "it was left out") {
+		t.Errorf("a message with only an oversized file: %d messages, want the file left out with a note for the agent", len(msgs))
 	}
 }
 

@@ -266,10 +266,11 @@ func (t *telegram) receive(ctx context.Context, u *tgUpdate) error {
 	} else if text == "" {
 		text = "[the customer sent something this channel cannot show: a sticker, a location or a contact]"
 	}
-	atts, err := t.p.fetchMedia(ctx, id, files)
+	atts, note, err := t.p.fetchMedia(ctx, id, files)
 	if err != nil {
 		return err
 	}
+	text = joinLines(text, note)
 	cust := &pb.Customer{Address: chatID, Nickname: m.Chat.Username, FirstName: m.Chat.FirstName, LastName: m.Chat.LastName}
 	if from := m.From; from != nil {
 		cust.Language = from.LanguageCode

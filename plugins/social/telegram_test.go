@@ -293,8 +293,8 @@ func TestTelegramMedia(t *testing.T) {
 	}
 
 	msgs := host.messages()
-	if len(msgs) != 4 {
-		t.Fatalf("%d messages, want 4 (photo, document, the scan's caption, the sticker note; the captionless oversized photo is dropped)", len(msgs))
+	if len(msgs) != 5 {
+		t.Fatalf("%d messages, want 5 (photo, document, the scan's caption, the captionless oversized photo's note, the sticker note)", len(msgs))
 	}
 	pm := msgs[0].GetMessage().GetContent()
 	if pm.GetText() != "the broken box" || len(pm.GetAttachments()) != 1 {
@@ -321,13 +321,17 @@ func TestTelegramMedia(t *testing.T) {
 		dm.GetAttachments()[0].GetContentType() != "application/pdf" || !bytes.Equal(dm.GetAttachments()[0].GetData(), doc) {
 		t.Errorf("document message = %+v", dm)
 	}
-	if bm := msgs[2].GetMessage().GetContent(); bm.GetText() != "my scan" || len(bm.GetAttachments()) != 0 {
-		t.Errorf("oversized document: %+v, want the caption alone", bm)
+	leftOut := "it was left out]"
+	if bm := msgs[2].GetMessage().GetContent(); !strings.HasPrefix(bm.GetText(), "my scan\n[") || !strings.HasSuffix(bm.GetText(), leftOut) || len(bm.GetAttachments()) != 0 {
+		t.Errorf("oversized document: %+v, want the caption and a note that the file was left out", bm)
+	}
+	if sm := msgs[3].GetMessage().GetContent(); !strings.HasSuffix(sm.GetText(), leftOut) || len(sm.GetAttachments()) != 0 {
+		t.Errorf("captionless oversized photo: %+v, want a note that the file was left out", sm)
 	}
 	if n := host.count("media_refused/oversized"); n != 2 {
 		t.Errorf("media_refused/oversized counted %d times, want 2", n)
 	}
-	if sm := msgs[3].GetMessage().GetContent().GetText(); !strings.Contains(sm, "cannot show") {
+	if sm := msgs[4].GetMessage().GetContent().GetText(); !strings.Contains(sm, "cannot show") {
 		t.Errorf("sticker message = %q, want a note for the agent", sm)
 	}
 }

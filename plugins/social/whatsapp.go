@@ -256,10 +256,11 @@ func (w *whatsapp) receive(ctx context.Context, v *waValue, m *waMessage) error 
 	default:
 		text = "[the customer sent a " + m.Type + " message, which this channel cannot show]"
 	}
-	atts, err := w.p.fetchMedia(ctx, id, files)
+	atts, note, err := w.p.fetchMedia(ctx, id, files)
 	if err != nil {
 		return err
 	}
+	text = joinLines(text, note)
 	cust := &pb.Customer{Address: m.From, Phone: "+" + m.From}
 	for _, c := range v.Contacts {
 		if c.WaID == m.From {

@@ -144,11 +144,12 @@ func TestWhatsAppMedia(t *testing.T) {
 		t.Errorf("document = %v", a)
 	}
 
-	// Over max_media_bytes: the caption alone reaches the agent, the file is counted, not downloaded.
+	// Over max_media_bytes: the caption reaches the agent with a note saying a file was left out;
+	// the file is counted, not downloaded.
 	downloads := len(fake.Requests(http.MethodGet, ""))
 	payload, _ = fake.WhatsAppImage(maria, "a huge photo", bytes.Repeat([]byte("x"), 2000), "image/jpeg")
 	post(t, fake, hook, payload)
-	ev = host.await(t, "the caption of the huge photo", withText("a huge photo"))
+	ev = host.await(t, "the caption of the huge photo", withText("a huge photo\n[the customer sent a file larger than the 1500 bytes this channel accepts; it was left out]"))
 	if n := len(ev.GetMessage().GetContent().GetAttachments()); n != 0 {
 		t.Errorf("the oversized file came with the message (%d attachments)", n)
 	}
