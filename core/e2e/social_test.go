@@ -42,8 +42,14 @@ func TestTelegramCustomerThroughTheHub(t *testing.T) {
 	}
 	alice.must("POST", "/api/v1/conversations/"+conv+"/accept", nil, nil)
 	alice.must("GET", "/api/v1/conversations/"+conv, nil, &view)
-	if view.Channel != "social" || view.Origin != "Telegram" || view.Customer.Nickname != "tanya_t" {
-		t.Errorf("the chat shows channel %q, origin %q and customer %+v; want social, Telegram and tanya_t", view.Channel, view.Origin, view.Customer)
+	if view.Channel != "telegram" || view.Origin != "Telegram" || view.Customer.Nickname != "tanya_t" {
+		t.Errorf("the chat shows channel %q, origin %q and customer %+v; want telegram, Telegram and tanya_t", view.Channel, view.Origin, view.Customer)
+	}
+	if got := h.metric("switchboard_active_chats", `channel="telegram"`); got != 1 {
+		t.Errorf("switchboard_active_chats{channel=\"telegram\"} = %v, want 1", got)
+	}
+	if got := h.metric("switchboard_active_chats", `channel="social"`); got != 0 {
+		t.Errorf("the plugin's name still counts as a channel: %v", got)
 	}
 	msgs := waitMessages(t, alice, conv, 2)
 	if msgs[0].Text != "Hello from Telegram" || len(msgs[1].Attachments) != 1 || !strings.HasPrefix(msgs[1].Attachments[0].URL, "/api/v1/files/") {

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"time"
 
@@ -43,6 +44,10 @@ func (h *Hub) Apply(tx store.Tx, src pluginhost.Source, ev *pb.Event) (func(), e
 	}
 }
 
+// channelName is what a plugin may name its channel: it becomes a metrics label value, so it is
+// short and plain.
+var channelName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
 func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *pb.ConversationStarted) (func(), error) {
 	if ev.Conversation == "" {
 		return nil, sdk.Reject("conversation_started needs a conversation key")
@@ -55,6 +60,13 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 	tenant := h.cfg.Tenant(src.Tenant)
 	if tenant == nil {
 		return nil, sdk.Reject("unknown tenant %q", src.Tenant)
+	}
+	channel := src.Plugin
+	if s.Channel != "" {
+		if !channelName.MatchString(s.Channel) {
+			return nil, sdk.Reject("channel %q: want a short lowercase name such as telegram", s.Channel)
+		}
+		channel = s.Channel
 	}
 	queue := tenant.DefaultQueue()
 	if s.Queue != "" {
@@ -74,7 +86,7 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 	}
 	conv, err := tx.CreateConversation(store.Conversation{
 		TenantID: src.Tenant, Kind: store.KindCustomer, State: store.ConvQueued,
-		Instance: src.Instance, Channel: src.Plugin, ExternalKey: ev.Conversation,
+		Instance: src.Instance, Channel: channel, ExternalKey: ev.Conversation,
 		QueueID: queue.ID, CustomerID: customerID, Identity: identity(c), Language: c.GetLanguage(), Origin: s.Origin,
 		Prechat: prechat, CreatedAt: now, EnteredQueueAt: now,
 	})
@@ -87,6 +99,7 @@ func (h *Hub) applyStarted(tx store.Tx, src pluginhost.Source, ev *pb.Event, s *
 		return nil, err
 	}
 	return func() {
+		h.channels.seen(conv.TenantID, src.Plugin, conv.Channel)
 		h.metrics.conversation(conv, "started")
 		h.arrive(context.Background(), conv)
 	}, nil

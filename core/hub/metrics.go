@@ -283,6 +283,18 @@ func (c *channels) add(tenant, channel string) {
 	}
 }
 
+// seen records the channel of a conversation of the plugin. A plugin that names its channels
+// (telegram, whatsapp) no longer counts under its own name.
+func (c *channels) seen(tenant, plugin, channel string) {
+	c.add(tenant, channel)
+	if channel == plugin {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byTenant[tenant] = slices.DeleteFunc(c.byTenant[tenant], func(ch string) bool { return ch == plugin })
+}
+
 func (c *channels) of(tenant string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

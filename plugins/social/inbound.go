@@ -98,7 +98,7 @@ func (p *social) start(ctx context.Context, in inbound, cust *pb.Customer) (star
 		return false, false, nil
 	}
 	ev := sdk.NewConversationStarted("start:"+in.id, in.key, &pb.ConversationStarted{
-		Customer: cust, Queue: p.cfg.DefaultQueue, Origin: p.platform()})
+		Customer: cust, Queue: p.cfg.DefaultQueue, Origin: p.platform(), Channel: p.cfg.Adapter})
 	err = p.host.Emit(ctx, ev)
 	if reason, ok := sdk.IsRejected(err); ok {
 		p.refusedByHub(in, "conversation", reason)

@@ -50,8 +50,8 @@ func TestMessengerText(t *testing.T) {
 	if c := st.GetCustomer(); c.GetAddress() != paul.PSID || c.GetFirstName() != "Paul" || c.GetLastName() != "Martin" {
 		t.Errorf("customer = %+v, want the PSID and the profile's name", c)
 	}
-	if st.GetOrigin() != "Messenger" {
-		t.Errorf("origin = %q", st.GetOrigin())
+	if st.GetOrigin() != "Messenger" || st.GetChannel() != "messenger" {
+		t.Errorf("origin %q channel %q, want Messenger and messenger", st.GetOrigin(), st.GetChannel())
 	}
 	if msg := events[1]; msg.GetId() != "fb:"+mid || msg.GetMessage().GetFrom().GetDisplayName() != "Paul Martin" {
 		t.Errorf("message = %v", msg)

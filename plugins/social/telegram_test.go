@@ -74,8 +74,8 @@ func TestTelegramPollingTextStartsConversation(t *testing.T) {
 	if c.GetAddress() != "424242" || c.GetNickname() != "ann_lee" || c.GetFirstName() != "Ann" || c.GetLastName() != "Lee" || c.GetLanguage() != "de" {
 		t.Errorf("customer = %+v, want address 424242, nickname ann_lee, Ann Lee, language de", c)
 	}
-	if st.GetQueue() != "support" || st.GetOrigin() != "Telegram" {
-		t.Errorf("queue %q origin %q, want support and Telegram", st.GetQueue(), st.GetOrigin())
+	if st.GetQueue() != "support" || st.GetOrigin() != "Telegram" || st.GetChannel() != "telegram" {
+		t.Errorf("queue %q origin %q channel %q, want support, Telegram and telegram", st.GetQueue(), st.GetOrigin(), st.GetChannel())
 	}
 	if msg.GetId() != "tg:424242:1" || msg.GetConversation() != annKey {
 		t.Errorf("message id %q conversation %q", msg.GetId(), msg.GetConversation())

@@ -67,8 +67,8 @@ func TestWhatsAppText(t *testing.T) {
 	if c.GetAddress() != maria.WaID || c.GetPhone() != "+"+maria.WaID || c.GetNickname() != "Maria Schmidt" {
 		t.Errorf("customer = %+v, want the wa_id, +wa_id as phone, the profile name as nickname", c)
 	}
-	if st.GetQueue() != "billing" || st.GetOrigin() != "WhatsApp" {
-		t.Errorf("queue %q origin %q", st.GetQueue(), st.GetOrigin())
+	if st.GetQueue() != "billing" || st.GetOrigin() != "WhatsApp" || st.GetChannel() != "whatsapp" {
+		t.Errorf("queue %q origin %q channel %q, want billing, WhatsApp and whatsapp", st.GetQueue(), st.GetOrigin(), st.GetChannel())
 	}
 	msg := events[1]
 	if msg.GetId() != "wa:"+wamid || msg.GetMessage().GetContent().GetText() != "Is my invoice paid?" ||

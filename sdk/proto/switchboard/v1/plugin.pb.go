@@ -1656,7 +1656,11 @@ type ConversationStarted struct {
 	Initiator   *Participant `protobuf:"bytes,4,opt,name=initiator,proto3" json:"initiator,omitempty"`
 	TargetAgent string       `protobuf:"bytes,5,opt,name=target_agent,json=targetAgent,proto3" json:"target_agent,omitempty"`
 	// Free-form channel detail shown to the agent, e.g. the page the customer chatted from.
-	Origin        string `protobuf:"bytes,6,opt,name=origin,proto3" json:"origin,omitempty"`
+	Origin string `protobuf:"bytes,6,opt,name=origin,proto3" json:"origin,omitempty"`
+	// The channel the customer writes through when the plugin serves several (telegram, whatsapp,
+	// messenger): a short lowercase name, one of a fixed set per plugin, shown to agents and used as
+	// the metrics' channel label. Empty: the plugin's name.
+	Channel       string `protobuf:"bytes,7,opt,name=channel,proto3" json:"channel,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1729,6 +1733,13 @@ func (x *ConversationStarted) GetTargetAgent() string {
 func (x *ConversationStarted) GetOrigin() string {
 	if x != nil {
 		return x.Origin
+	}
+	return ""
+}
+
+func (x *ConversationStarted) GetChannel() string {
+	if x != nil {
+		return x.Channel
 	}
 	return ""
 }
@@ -2423,14 +2434,15 @@ const file_switchboard_v1_plugin_proto_rawDesc = "" +
 	"\blanguage\x18\b \x01(\tR\blanguage\"C\n" +
 	"\rPrechatAnswer\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x16\n" +
-	"\x06answer\x18\x02 \x01(\tR\x06answer\"\x90\x02\n" +
+	"\x06answer\x18\x02 \x01(\tR\x06answer\"\xaa\x02\n" +
 	"\x13ConversationStarted\x124\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x18.switchboard.v1.CustomerR\bcustomer\x127\n" +
 	"\aprechat\x18\x02 \x03(\v2\x1d.switchboard.v1.PrechatAnswerR\aprechat\x12\x14\n" +
 	"\x05queue\x18\x03 \x01(\tR\x05queue\x129\n" +
 	"\tinitiator\x18\x04 \x01(\v2\x1b.switchboard.v1.ParticipantR\tinitiator\x12!\n" +
 	"\ftarget_agent\x18\x05 \x01(\tR\vtargetAgent\x12\x16\n" +
-	"\x06origin\x18\x06 \x01(\tR\x06origin\"o\n" +
+	"\x06origin\x18\x06 \x01(\tR\x06origin\x12\x18\n" +
+	"\achannel\x18\a \x01(\tR\achannel\"o\n" +
 	"\aContent\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x12\n" +
 	"\x04html\x18\x02 \x01(\tR\x04html\x12<\n" +
