@@ -1,15 +1,11 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboardhq/switchboard/sdk"
 )
 
 // Keywords a customer sends, alone, to stop or restart messages from a number (the carriers'
@@ -44,10 +40,11 @@ func keywordOf(text string) keyword {
 	return noKeyword
 }
 
-// optOuts holds the conversations (customer + our number) whose customer sent STOP. With a path
-// it is kept in a JSON file rewritten atomically on every change; without, in memory only.
+// optOuts holds the conversations (customer + our number) whose customer sent STOP. With a state
+// directory it is kept in a JSON file rewritten atomically on every change; without, in memory
+// only.
 type optOuts struct {
-	path string
+	file sdk.StateFile
 
 	mu  sync.Mutex
 	out map[string]time.Time // conversation key → when the customer opted out
@@ -58,32 +55,17 @@ type stateFile struct {
 	OptedOut map[string]time.Time `json:"opted_out"`
 }
 
-// loadOptOuts reads the state file of instance in dir, creating dir when needed; an empty dir
-// keeps opt-outs in memory.
+// loadOptOuts reads the state file of instance in dir; an empty dir keeps opt-outs in memory.
 func loadOptOuts(dir, instance string) (*optOuts, error) {
-	o := &optOuts{out: map[string]time.Time{}}
-	if dir == "" {
-		return o, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state_dir: %w", err)
-	}
-	o.path = filepath.Join(dir, instance+".json")
-	data, err := os.ReadFile(o.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return o, o.save() // proves now, not at the first STOP, that the directory is writable
-	}
+	st := stateFile{OptedOut: map[string]time.Time{}}
+	file, err := sdk.OpenStateFile(dir, instance, &st)
 	if err != nil {
-		return nil, fmt.Errorf("state_dir: read %s: %w", o.path, err)
+		return nil, err
 	}
-	var st stateFile
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("state_dir: %s is not a state file of this plugin (%v): move it away", o.path, err)
+	if st.OptedOut == nil {
+		st.OptedOut = map[string]time.Time{}
 	}
-	for k, t := range st.OptedOut {
-		o.out[k] = t
-	}
-	return o, nil
+	return &optOuts{file: file, out: st.OptedOut}, nil
 }
 
 // has reports whether the customer of conversation key opted out.
@@ -118,39 +100,5 @@ func (o *optOuts) set(key string, out bool, at time.Time) error {
 	return nil
 }
 
-// save writes the state file through a temporary file and a rename, so a crash leaves the old
-// file or the new one, never half of one. Callers hold o.mu.
-func (o *optOuts) save() error {
-	if o.path == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(stateFile{OptedOut: o.out}, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(o.path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(o.path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save opt-outs: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save opt-outs: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save opt-outs: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save opt-outs: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), o.path); err != nil {
-		return fmt.Errorf("save opt-outs: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // the rename itself is durable once the directory is
-		d.Close()
-	}
-	return nil
-}
+// save writes the state file. Callers hold o.mu.
+func (o *optOuts) save() error { return o.file.Save(stateFile{OptedOut: o.out}) }

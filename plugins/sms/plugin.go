@@ -112,8 +112,8 @@ func (p *sms) Run(ctx context.Context, host sdk.Host) error {
 	p.host = host
 	close(p.ready)
 	state := "memory only"
-	if p.optOuts.path != "" {
-		state = p.optOuts.path
+	if p.optOuts.file.Path() != "" {
+		state = p.optOuts.file.Path()
 	}
 	host.Logger().Info("SMS line ready", "adapter", p.cfg.Adapter, "numbers", p.cfg.Numbers, "opt_outs", state, "disabled", p.cfg.Disabled)
 	<-ctx.Done()

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"regexp"
 	"sync"
 	"time"
+
+	"github.com/switchboardhq/switchboard/sdk"
 )
 
 // forgetAfter is how long a customer's last message time is kept: long after the 24-hour
@@ -22,7 +17,7 @@ const forgetAfter = 7 * 24 * time.Hour
 // memory only, so after a restart the platform alone decides whether a reply may go out.
 type windowStore struct {
 	mu    sync.Mutex
-	path  string // "" for memory only
+	file  sdk.StateFile
 	state windowState
 }
 
@@ -36,33 +31,15 @@ type customerState struct {
 	TemplateSent *time.Time `json:"template_sent,omitempty"`
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]`)
-
-// openWindowStore loads the instance's state file from dir, creating dir when needed; with an
-// empty dir it keeps state in memory.
+// openWindowStore loads the instance's state file from dir; with an empty dir it keeps state in
+// memory.
 func openWindowStore(dir, instance string) (*windowStore, error) {
 	w := &windowStore{state: windowState{Customers: map[string]*customerState{}}}
-	if dir == "" {
-		return w, nil
+	file, err := sdk.OpenStateFile(dir, instance, &w.state)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create the state directory: %w", err)
-	}
-	name := unsafeName.ReplaceAllString(instance, "_")
-	if name == "" {
-		name = "social"
-	}
-	w.path = filepath.Join(dir, name+".json")
-	data, err := os.ReadFile(w.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return w, w.save() // proves the directory is writable now, not at the first message
-	case err != nil:
-		return nil, fmt.Errorf("cannot read %s: %w", w.path, err)
-	}
-	if err := json.Unmarshal(data, &w.state); err != nil {
-		return nil, fmt.Errorf("%s is not a state file of this plugin (%v): move it away", w.path, err)
-	}
+	w.file = file
 	if w.state.Customers == nil {
 		w.state.Customers = map[string]*customerState{}
 	}
@@ -122,14 +99,7 @@ func (w *windowStore) markTemplate(key string, at time.Time) error {
 	return w.saveLocked()
 }
 
-func (w *windowStore) save() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.saveLocked()
-}
-
-// saveLocked forgets stale customers and writes the state file: a temporary file, synced, then
-// renamed over the old one, so a crash leaves either the old or the new state.
+// saveLocked forgets stale customers and writes the state file.
 func (w *windowStore) saveLocked() error {
 	now := time.Now()
 	for key, c := range w.state.Customers {
@@ -137,31 +107,5 @@ func (w *windowStore) saveLocked() error {
 			delete(w.state.Customers, key)
 		}
 	}
-	if w.path == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(w.state, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(w.path), filepath.Base(w.path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), w.path); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	return nil
+	return w.file.Save(w.state)
 }
