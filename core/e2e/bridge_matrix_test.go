@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/tools/testpeer/dendrite"
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // TestMatrixBridge runs Expert Connect end to end with a real Matrix homeserver (Dendrite): the
 // hub, the matrix bridge binary behind the hub's /c/matrix/ route, and experts using the
 // client-server API as their Matrix app does.
 func TestMatrixBridge(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	asToken, hsToken := "as-"+newID(), "hs-"+newID()
 	hs := dendrite.Start(t, dendrite.Options{
 		AppserviceURL: "http://" + addr + "/c/matrix/", ASToken: asToken, HSToken: hsToken, UserRegex: "@sb_.*:localhost",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/bridges/slack/slackfake"
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // The Slack bridge through a real hub. No Slack runs here: the workspace is slackfake (slack-go's
@@ -54,7 +55,7 @@ func TestSlackBridgeThroughTheHub(t *testing.T) {
 	ctx := ctxTimeout(t, 90*time.Second)
 	fake := slackfake.New(t)
 	fake.AddUser(slackExpert, "Erin Expert")
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	fake.UseEventsAPI("http://" + addr + "/c/slack/events")
 	plugin := fmt.Sprintf(`  - {instance: slack, plugin: slack, tenant: acme, config: {mode: events, bot_token: %q, signing_secret: %q, api_url: %q, presence_poll_interval: 1s}}`,
 		fake.BotToken, fake.SigningSecret, fake.APIURL())

@@ -2,21 +2,20 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // binDir holds the hub and plugin binaries built once for the package.
@@ -103,34 +102,8 @@ type hubProc struct {
 	opts hubOptions
 	url  string
 	cmd  *exec.Cmd
-	log  *lockedBuffer
+	log  *testproc.Log
 	done chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startHub writes a config and starts the hub binary; it waits until the hub listens and the
@@ -144,7 +117,7 @@ func startHub(t testing.TB, opts hubOptions) *hubProc {
 		opts.offerTimeout = "30s"
 	}
 	if opts.addr == "" {
-		opts.addr = freeAddr(t)
+		opts.addr = testproc.FreeAddr(t)
 	}
 	h := &hubProc{t: t, opts: opts, url: "http://" + opts.addr}
 	h.start()
@@ -160,7 +133,7 @@ func (h *hubProc) start() {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h.log = &lockedBuffer{}
+	h.log = &testproc.Log{}
 	h.cmd = exec.Command(filepath.Join(binDir, "switchboard"), "-config", path)
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
 	if err := h.cmd.Start(); err != nil {
@@ -191,7 +164,7 @@ func (h *hubProc) stop() {
 		h.t.Errorf("the race detector reported a data race in the hub or a plugin")
 	}
 	if h.t.Failed() {
-		h.t.Logf("hub log:\n%s", tail(h.log.String(), 12000))
+		h.t.Logf("hub log:\n%s", h.log.Tail(12000))
 	}
 }
 
@@ -199,13 +172,6 @@ func (h *hubProc) stop() {
 func (h *hubProc) kill() {
 	h.cmd.Process.Kill()
 	<-h.done
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
 }
 
 type pluginStatus struct {
@@ -252,7 +218,7 @@ func (h *hubProc) waitPlugin(instance string, notPID int) pluginStatus {
 	ok := poll(20*time.Second, func() bool {
 		select {
 		case <-h.done:
-			h.t.Fatalf("hub exited while starting:\n%s", tail(h.log.String(), 8000))
+			h.t.Fatalf("hub exited while starting:\n%s", h.log.Tail(8000))
 		default:
 		}
 		p, found := h.plugin(instance)
@@ -260,7 +226,7 @@ func (h *hubProc) waitPlugin(instance string, notPID int) pluginStatus {
 		return found && p.State == "up" && p.PID != 0 && p.PID != notPID
 	})
 	if !ok {
-		h.t.Fatalf("plugin %s not up: %+v\n%s", instance, last, tail(h.log.String(), 8000))
+		h.t.Fatalf("plugin %s not up: %+v\n%s", instance, last, h.log.Tail(8000))
 	}
 	return last
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/plugins/sms/twiliofake"
 	"github.com/switchboardhq/switchboard/plugins/social/metafake"
 	kannelpeer "github.com/switchboardhq/switchboard/tools/testpeer/kannel"
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // An SMS through a real Kannel gateway (bearerbox, smsbox and the fake SMS center, started by
@@ -23,7 +24,7 @@ import (
 func TestSMSThroughKannel(t *testing.T) {
 	const secret = "kannel-callback-secret-for-tests-0123"
 	const ours, customer = "+15559990000", "+15550001111"
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	kannel := kannelpeer.Start(t, kannelpeer.Options{
 		MOURL: "http://" + addr + "/c/sms/kannel/mo?secret=" + secret + "&id=%I"})
 	h := startHub(t, hubOptions{addr: addr, extraPlugins: fmt.Sprintf(
@@ -117,7 +118,7 @@ func TestSMSThroughKannel(t *testing.T) {
 func TestTwilioWebhooksThroughTheHub(t *testing.T) {
 	const ours, customer = "+15559990000", "+15550002222"
 	tw := twiliofake.New(t, ours)
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	public := "http://" + addr + "/c/tw/"
 	h := startHub(t, hubOptions{addr: addr, extraPlugins: fmt.Sprintf(
 		`  - {instance: tw, plugin: sms, tenant: acme, config: {adapter: twilio, numbers: [%q], twilio: {account_sid: %q, auth_token: %q, public_url: %q, api_base: %q}}}`,
@@ -185,7 +186,7 @@ func TestChannelBadInputThroughTheHub(t *testing.T) {
 	const ours = "+15559990000"
 	tw := twiliofake.New(t, ours)
 	meta := metafake.New(t)
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	public := "http://" + addr + "/c/tw/"
 	wa := fmt.Sprintf(`{phone_number_id: %q, access_token: %q, app_secret: %q, verify_token: v, api_base: %q}`,
 		metafake.PhoneNumberID, meta.AccessToken, meta.AppSecret, meta.URL())

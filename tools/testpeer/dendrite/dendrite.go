@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // ServerName is the homeserver's name: users are @name:localhost.
@@ -54,7 +55,7 @@ type Server struct {
 	config string
 	addr   string
 	secret string
-	log    *logBuffer
+	log    *testproc.Log
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -68,7 +69,7 @@ func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	bin := binaries(t)
 	dir := t.TempDir()
-	s := &Server{t: t, bin: bin, dir: dir, secret: "shared-secret-" + randomHex(8), log: &logBuffer{}}
+	s := &Server{t: t, bin: bin, dir: dir, secret: "shared-secret-" + randomHex(8), log: &testproc.Log{}}
 	if err := run(filepath.Join(bin, "generate-keys"), "-private-key", filepath.Join(dir, "matrix_key.pem")); err != nil {
 		t.Fatalf("dendrite: generate signing key: %v", err)
 	}
@@ -84,7 +85,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err := os.WriteFile(s.config, []byte(configYAML(dir, s.secret, appservices)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.addr = freeAddr(t)
+	s.addr = testproc.FreeAddr(t)
 	s.URL = "http://" + s.addr
 	s.start()
 	t.Cleanup(s.stop)
@@ -190,11 +191,11 @@ func (s *Server) start() {
 		}
 		select {
 		case <-done:
-			t.Fatalf("dendrite exited during start-up:\n%s", s.log.tail(4000))
+			t.Fatalf("dendrite exited during start-up:\n%s", s.log.Tail(4000))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dendrite did not answer /_matrix/client/versions within 30s (last error %v):\n%s", err, s.log.tail(4000))
+			t.Fatalf("dendrite did not answer /_matrix/client/versions within 30s (last error %v):\n%s", err, s.log.Tail(4000))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -219,7 +220,7 @@ func (s *Server) stop() {
 		}
 	}
 	if s.t.Failed() {
-		s.t.Logf("dendrite log (last lines):\n%s", s.log.tail(6000))
+		s.t.Logf("dendrite log (last lines):\n%s", s.log.Tail(6000))
 	}
 }
 
@@ -348,46 +349,6 @@ func run(name string, args ...string) error {
 		return fmt.Errorf("%s: %v: %s", filepath.Base(name), err, out)
 	}
 	return nil
-}
-
-func freeAddr(t testing.TB) string {
-	for {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		// Ports other services on these machines use are never handed to the homeserver.
-		if !strings.HasSuffix(addr, ":5432") && !strings.HasSuffix(addr, ":4222") {
-			return addr
-		}
-	}
-}
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) tail(n int) string {
-	s := l.String()
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
 }
 
 func randomHex(n int) string {

@@ -7,7 +7,6 @@ package kannel
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +23,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // Where the Debian packages put the binaries (`dpkg -L kannel kannel-extras`).
@@ -64,7 +65,7 @@ type Kannel struct {
 type proc struct {
 	name  string
 	cmd   *exec.Cmd
-	out   *lockedBuffer
+	out   *testproc.Log
 	done  chan struct{}
 	stdin io.WriteCloser
 }
@@ -100,7 +101,7 @@ func Start(t testing.TB, opts Options) *Kannel {
 		t.Fatal("kannel.Start: Options.MOURL is empty: the gateway needs somewhere to post texts from phones")
 	}
 	dir := t.TempDir()
-	ports := freePorts(t, 4)
+	ports := testproc.FreePorts(t, 4)
 	admin, boxPort, smscPort, sendsmsPort := ports[0], ports[1], ports[2], ports[3]
 	k := &Kannel{
 		SendsmsURL:    fmt.Sprintf("http://127.0.0.1:%d/cgi-bin/sendsms", sendsmsPort),
@@ -174,7 +175,7 @@ post-url = %q
 // start runs one process of the gateway; withStdin gives it a pipe to write to.
 func (k *Kannel) start(name string, withStdin bool, bin string, args ...string) *proc {
 	k.t.Helper()
-	p := &proc{name: name, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, out: &testproc.Log{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -413,42 +414,4 @@ func (k *Kannel) logs() string {
 		fmt.Fprintf(&b, "--- %s (last %d lines)\n%s\n", p.name, len(lines), strings.Join(lines, "\n"))
 	}
 	return b.String()
-}
-
-// freePorts finds n free loopback ports. Another process may take one before Kannel binds it;
-// Start then fails with the gateway's log, which says so.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
-}
-
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

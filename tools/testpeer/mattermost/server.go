@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // PostgresAddr is where the tests expect the machine's PostgreSQL, with trust authentication.
@@ -78,10 +80,7 @@ func Start(t testing.TB) *Server {
 			t.Logf("mattermost: drop database %s: %v", s.Database, err)
 		}
 	})
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("mattermost: find a free port: %v", err)
-	}
+	port := testproc.FreePorts(t, 1)[0]
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	work := t.TempDir()
 	cfgPath := filepath.Join(work, "config.json")
@@ -175,25 +174,6 @@ func psql(sql string) error {
 		return fmt.Errorf("psql %q: %v: %s", sql, err, strings.TrimSpace(string(out)))
 	}
 	return nil
-}
-
-// freePort asks the kernel for a free loopback port, avoiding the ports of the machine's own
-// services.
-func freePort() (int, error) {
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		switch port {
-		case 5432, 4222, 3306, 6379, 5672, 1883:
-			continue
-		}
-		return port, nil
-	}
-	return 0, errors.New("no free port")
 }
 
 // writeConfig writes a configuration for a private, offline test server: no plugins, no

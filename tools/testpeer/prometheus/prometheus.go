@@ -9,18 +9,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboardhq/switchboard/tools/testpeer/testproc"
 )
 
 // Tool finds a Prometheus binary (prometheus or promtool). When it is missing the test is skipped
@@ -62,7 +61,7 @@ type Server struct {
 
 	t    testing.TB
 	cmd  *exec.Cmd
-	log  *lockedBuffer
+	log  *testproc.Log
 	done chan struct{}
 }
 
@@ -86,8 +85,8 @@ scrape_configs:
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	s := &Server{URL: "http://" + addr, t: t, log: &lockedBuffer{}, done: make(chan struct{})}
+	addr := testproc.FreeAddr(t)
+	s := &Server{URL: "http://" + addr, t: t, log: &testproc.Log{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "--config.file="+path, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn", "--storage.tsdb.retention.time=1d")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
@@ -244,30 +243,4 @@ func sample(v []any) (Sample, error) {
 
 func unix(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
-}
-
-func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
