@@ -116,7 +116,7 @@ func TestEventsEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := host.holdEmits()
+	release := host.Hold(nil)
 	said := make(chan error, 1)
 	go func() { _, err := fake.Say(ctx, "U0ERIN", thread, "held"); said <- err }()
 	select {
@@ -128,7 +128,7 @@ func TestEventsEndpoint(t *testing.T) {
 	if err := <-said; err != nil {
 		t.Fatal(err)
 	}
-	msg := host.await(t, "the held message", func(ev *sdk.Event) bool { return ev.GetMessage().GetContent().GetText() == "held" })
+	msg := host.Await(t, "the held message", func(ev *sdk.Event) bool { return ev.GetMessage().GetContent().GetText() == "held" })
 
 	// Slack retries with the same event id: the event is handled once, and answered 200.
 	inner := map[string]any{"type": "message", "channel": fake.DM("U0ERIN"), "channel_type": "im", "user": "U0ERIN",
@@ -140,7 +140,7 @@ func TestEventsEndpoint(t *testing.T) {
 		}
 	}
 	n := 0
-	for _, ev := range host.messages() {
+	for _, ev := range host.Messages() {
 		if ev.GetMessage().GetContent().GetText() == "retried" {
 			n++
 		}
@@ -166,13 +166,13 @@ func TestSocketModeAcks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	started := host.await(t, "the chat start", func(ev *sdk.Event) bool { return ev.GetConversationStarted() != nil })
+	started := host.Await(t, "the chat start", func(ev *sdk.Event) bool { return ev.GetConversationStarted() != nil })
 	if s := started.GetConversationStarted(); started.GetConversation() != "alice|U0ERIN" || s.GetTargetAgent() != "alice" ||
 		s.GetInitiator().GetKind() != sdk.AsExpert || s.GetInitiator().GetId() != "U0ERIN" || s.GetInitiator().GetDisplayName() != "Erin Expert" {
 		t.Errorf("conversation started = %v", started)
 	}
 
-	release := host.holdEmits()
+	release := host.Hold(nil)
 	said := make(chan error, 1)
 	go func() { _, err := fake.Say(ctx, "U0ERIN", thread, "over the socket"); said <- err }()
 	select {
@@ -185,7 +185,7 @@ func TestSocketModeAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, ev := range host.messages() {
+	for _, ev := range host.Messages() {
 		if ev.GetMessage().GetContent().GetText() == "over the socket" {
 			n++
 		}
@@ -209,7 +209,7 @@ func TestSocketModeAcks(t *testing.T) {
 	if _, err := fake.Say(ctx, "U0ERIN", thread, "after reconnecting"); err != nil {
 		t.Fatalf("after Slack dropped the connection: %v", err)
 	}
-	host.await(t, "the message after reconnecting", func(ev *sdk.Event) bool {
+	host.Await(t, "the message after reconnecting", func(ev *sdk.Event) bool {
 		return ev.GetMessage().GetContent().GetText() == "after reconnecting"
 	})
 }
@@ -266,7 +266,7 @@ func TestChat(t *testing.T) {
 	if _, err := fake.SayBlocks(ctx, "U0ERIN", thread, "Is *this* right?", json.RawMessage(blocks)); err != nil {
 		t.Fatal(err)
 	}
-	msg := host.await(t, "the expert's message", func(ev *sdk.Event) bool { return ev.GetMessage() != nil })
+	msg := host.Await(t, "the expert's message", func(ev *sdk.Event) bool { return ev.GetMessage() != nil })
 	if c := msg.GetMessage().GetContent(); msg.GetConversation() != "alice|U0ERIN" || c.GetText() != "Is this right?" ||
 		c.GetHtml() != "<p>Is <b>this</b> right?</p>" || msg.GetMessage().GetFrom().GetDisplayName() != "Erin Expert" {
 		t.Errorf("the expert's message = %v", msg)
@@ -302,7 +302,7 @@ func TestChat(t *testing.T) {
 	if _, err := fake.Say(ctx, "U0ERIN", "", "outside the thread"); err != nil {
 		t.Fatal(err)
 	}
-	host.await(t, "the top-level message", func(ev *sdk.Event) bool {
+	host.Await(t, "the top-level message", func(ev *sdk.Event) bool {
 		return ev.GetMessage().GetContent().GetText() == "outside the thread" && ev.GetConversation() == "alice|U0ERIN"
 	})
 	// With two chats the bridge does not guess: the expert is told how to choose.
@@ -312,7 +312,7 @@ func TestChat(t *testing.T) {
 	if _, err := fake.Say(ctx, "U0ERIN", "", "which one?"); err != nil {
 		t.Fatal(err)
 	}
-	if host.find(func(ev *sdk.Event) bool { return ev.GetMessage().GetContent().GetText() == "which one?" }) != nil {
+	if slices.ContainsFunc(host.Events(), func(ev *sdk.Event) bool { return ev.GetMessage().GetContent().GetText() == "which one?" }) {
 		t.Error("a message outside a thread was imported although the expert has two chats")
 	}
 	if hints := fake.Ephemerals("U0ERIN"); len(hints) != 1 || !strings.Contains(hints[0].Text, "several agents") {
@@ -323,19 +323,19 @@ func TestChat(t *testing.T) {
 	if !poll(func() bool { return fake.Pending() == 0 }) {
 		t.Fatal("the app never acknowledged the echoes of its posts")
 	}
-	for _, ev := range host.messages() {
+	for _, ev := range host.Messages() {
 		if ev.GetMessage().GetFrom().GetId() != "U0ERIN" {
 			t.Errorf("imported a message not from the expert: %v", ev)
 		}
 	}
 
 	// The expert's presence reaches the hub, and its changes.
-	host.await(t, "the expert online", func(ev *sdk.Event) bool {
+	host.Await(t, "the expert online", func(ev *sdk.Event) bool {
 		p := ev.GetPresence()
 		return p.GetSubject().GetId() == "U0ERIN" && p.GetSubject().GetKind() == sdk.AsExpert && p.GetState() == sdk.Online
 	})
 	fake.SetPresence("U0ERIN", "away")
-	host.await(t, "the expert away", func(ev *sdk.Event) bool {
+	host.Await(t, "the expert away", func(ev *sdk.Event) bool {
 		p := ev.GetPresence()
 		return p.GetSubject().GetId() == "U0ERIN" && p.GetState() == sdk.Away
 	})
@@ -364,16 +364,16 @@ func TestFilesAndRefusals(t *testing.T) {
 	if _, err := fake.ShareFile(ctx, "U0ERIN", thread, "too big", "big.bin", "application/octet-stream", make([]byte, 2048), false); err != nil {
 		t.Fatal(err)
 	}
-	withFile := host.await(t, "the manual", func(ev *sdk.Event) bool { return len(ev.GetMessage().GetContent().GetAttachments()) > 0 })
+	withFile := host.Await(t, "the manual", func(ev *sdk.Event) bool { return len(ev.GetMessage().GetContent().GetAttachments()) > 0 })
 	if a := withFile.GetMessage().GetContent().GetAttachments()[0]; a.GetName() != "manual.pdf" || string(a.GetData()) != string(small) ||
 		a.GetContentType() != "application/pdf" || withFile.GetMessage().GetContent().GetText() != "the manual" {
 		t.Errorf("attachment = %v", withFile)
 	}
-	host.await(t, "the file found through files.info", func(ev *sdk.Event) bool {
+	host.Await(t, "the file found through files.info", func(ev *sdk.Event) bool {
 		a := ev.GetMessage().GetContent().GetAttachments()
 		return len(a) == 1 && string(a[0].GetData()) == "via files.info"
 	})
-	big := host.await(t, "the text of the message with the big file", func(ev *sdk.Event) bool {
+	big := host.Await(t, "the text of the message with the big file", func(ev *sdk.Event) bool {
 		return ev.GetMessage().GetContent().GetText() == "too big"
 	})
 	if len(big.GetMessage().GetContent().GetAttachments()) != 0 || host.count("attachments_refused/too_big") != 1 {
@@ -390,14 +390,12 @@ func TestFilesAndRefusals(t *testing.T) {
 		}
 	}
 
-	host.mu.Lock()
-	host.reject = func(ev *sdk.Event) string {
+	host.Fail(func(ev *sdk.Event) error {
 		if ev.GetMessage().GetContent().GetText() == "refused" {
-			return `there is no agent "alice"`
+			return &sdk.RejectedError{Reason: `there is no agent "alice"`}
 		}
-		return ""
-	}
-	host.mu.Unlock()
+		return nil
+	})
 	if _, err := fake.Say(ctx, "U0ERIN", thread, "refused"); err != nil {
 		t.Fatalf("a refused message must still be acknowledged to Slack: %v", err)
 	}
@@ -445,7 +443,7 @@ func TestRestartRecoversFromSlack(t *testing.T) {
 	if _, err := fake.Say(ctx, "U0ERIN", thread, "still here"); err != nil {
 		t.Fatal(err)
 	}
-	if ev := second.await(t, "the reply", func(ev *sdk.Event) bool { return ev.GetMessage() != nil }); ev.GetConversation() != "alice|U0ERIN" {
+	if ev := second.Await(t, "the reply", func(ev *sdk.Event) bool { return ev.GetMessage() != nil }); ev.GetConversation() != "alice|U0ERIN" {
 		t.Errorf("the reply after the restart went to %q", ev.GetConversation())
 	}
 }

@@ -3,130 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"slices"
 	"strconv"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboardhq/switchboard/bridges/slack/slackfake"
 	"github.com/switchboardhq/switchboard/sdk"
+	"github.com/switchboardhq/switchboard/sdk/sdktest"
 )
 
-// testHost is the hub as the bridge sees it, in the test's process: it stores emitted events
-// (dropping repeated ids, as the hub does), can hold them, refuse them, and counts.
-type testHost struct {
-	mu     sync.Mutex
-	events []*sdk.Event
-	counts map[string]int
-	hold   chan struct{} // while not nil, Emit waits for it to close
-	reject func(*sdk.Event) string
-	news   chan struct{}
-}
+// testHost is the hub as the bridge sees it, with the counts this bridge makes ("name/reason").
+type testHost struct{ *sdktest.Host }
 
-func newTestHost() *testHost {
-	return &testHost{counts: map[string]int{}, news: make(chan struct{})}
-}
-
-func (h *testHost) Emit(ctx context.Context, ev *sdk.Event) error {
-	h.mu.Lock()
-	hold, reject := h.hold, h.reject
-	h.mu.Unlock()
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if reject != nil {
-		if reason := reject(ev); reason != "" {
-			return &sdk.RejectedError{Reason: reason}
-		}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !slices.ContainsFunc(h.events, func(e *sdk.Event) bool { return e.GetId() == ev.GetId() }) {
-		h.events = append(h.events, ev)
-	}
-	close(h.news)
-	h.news = make(chan struct{})
-	return nil
-}
-
-func (h *testHost) HasCapacity(context.Context, string) (bool, error) { return true, nil }
-
-func (h *testHost) Count(name, reason string) {
-	h.mu.Lock()
-	h.counts[name+"/"+reason]++
-	h.mu.Unlock()
-}
-
-func (h *testHost) Logger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func newTestHost() *testHost { return &testHost{sdktest.NewHost()} }
 
 func (h *testHost) count(key string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.counts[key]
-}
-
-// holdEmits makes Emit wait until release is called.
-func (h *testHost) holdEmits() (release func()) {
-	ch := make(chan struct{})
-	h.mu.Lock()
-	h.hold = ch
-	h.mu.Unlock()
-	return func() {
-		h.mu.Lock()
-		h.hold = nil
-		h.mu.Unlock()
-		close(ch)
-	}
-}
-
-// messages returns the emitted messages (text and conversation).
-func (h *testHost) messages() []*sdk.Event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []*sdk.Event
-	for _, ev := range h.events {
-		if ev.GetMessage() != nil {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-func (h *testHost) find(pred func(*sdk.Event) bool) *sdk.Event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, ev := range h.events {
-		if pred(ev) {
-			return ev
-		}
-	}
-	return nil
-}
-
-// await waits until an emitted event satisfies pred.
-func (h *testHost) await(t *testing.T, what string, pred func(*sdk.Event) bool) *sdk.Event {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		h.mu.Lock()
-		news := h.news
-		h.mu.Unlock()
-		if ev := h.find(pred); ev != nil {
-			return ev
-		}
-		select {
-		case <-news:
-		case <-deadline:
-			t.Fatalf("the bridge never emitted %s", what)
-			return nil
-		}
-	}
+	name, reason, _ := strings.Cut(key, "/")
+	return h.Counted(name, reason)
 }
 
 // startBridge runs a bridge in the test's process against the fake workspace until the test

@@ -22,11 +22,11 @@ func TestStopStart(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("answered %d", code)
 	}
-	msg := l.host.await(t, "the STOP message", func(ev *sdk.Event) bool { return ev.GetMessage() != nil })
+	msg := l.host.Await(t, "the STOP message", func(ev *sdk.Event) bool { return ev.GetMessage() != nil })
 	if msg.GetMessage().GetContent().GetText() != " Stop " {
 		t.Errorf("message %v", msg)
 	}
-	ended := l.host.await(t, "the end of the conversation", func(ev *sdk.Event) bool { return ev.GetConversationEnded() != nil })
+	ended := l.host.Await(t, "the end of the conversation", func(ev *sdk.Event) bool { return ev.GetConversationEnded() != nil })
 	if ended.Conversation != key || ended.Id != "stop:"+params.Get("MessageSid") || !strings.Contains(ended.GetConversationEnded().Reason, "opted out with STOP") {
 		t.Errorf("ended %v", ended)
 	}
@@ -52,7 +52,7 @@ func TestStopStart(t *testing.T) {
 	t.Run("START opts back in and starts a new conversation", func(t *testing.T) {
 		l.sms(t, customerNo, ourNumber, "start")
 		starts := 0
-		for _, ev := range l.host.all() {
+		for _, ev := range l.host.Events() {
 			if ev.GetConversationStarted() != nil {
 				starts++
 			}
@@ -87,7 +87,7 @@ func TestNewConversationAfterEnd(t *testing.T) {
 	}
 	l.sms(t, customerNo, ourNumber, "second")
 	starts := 0
-	for _, ev := range l.host.all() {
+	for _, ev := range l.host.Events() {
 		if ev.GetConversationStarted() != nil {
 			starts++
 		}
@@ -102,7 +102,7 @@ func TestNewConversationAfterEnd(t *testing.T) {
 func TestRefusedByHub(t *testing.T) {
 	l := startTwilio(t, nil)
 	l.sms(t, customerNo, ourNumber, "first")
-	l.host.setFail(func(ev *sdk.Event) error {
+	l.host.Fail(func(ev *sdk.Event) error {
 		if ev.GetMessage() != nil {
 			return &sdk.RejectedError{Reason: "the conversation has ended"}
 		}
@@ -112,12 +112,12 @@ func TestRefusedByHub(t *testing.T) {
 	if code != http.StatusServiceUnavailable || l.host.count(reasonHubRefused) != 1 {
 		t.Fatalf("answered %d, counted %d", code, l.host.count(reasonHubRefused))
 	}
-	l.host.setFail(nil)
+	l.host.Fail(nil)
 	if code, _, _ := l.fake.Post(context.Background(), publicBase+"twilio/sms", params); code != http.StatusOK {
 		t.Fatalf("retry answered %d", code)
 	}
 	starts := 0
-	for _, ev := range l.host.all() {
+	for _, ev := range l.host.Events() {
 		if ev.GetConversationStarted() != nil {
 			starts++
 		}

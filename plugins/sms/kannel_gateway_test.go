@@ -26,13 +26,13 @@ func TestRealKannel(t *testing.T) {
 	if err := k.InjectMO(customerNo, ourNumber, "Hello from a real phone, café"); err != nil {
 		t.Fatal(err)
 	}
-	msg := l.host.await(t, "the customer's text", func(ev *sdk.Event) bool {
+	msg := l.host.Await(t, "the customer's text", func(ev *sdk.Event) bool {
 		return ev.GetMessage().GetContent().GetText() == "Hello from a real phone, café"
 	})
 	if msg.Conversation != key || !strings.HasPrefix(msg.Id, "sms:kannel:") || msg.GetMessage().GetFrom().GetId() != customerNo {
 		t.Errorf("message %v", msg)
 	}
-	started := l.host.await(t, "the start", func(ev *sdk.Event) bool { return ev.GetConversationStarted() != nil })
+	started := l.host.Await(t, "the start", func(ev *sdk.Event) bool { return ev.GetConversationStarted() != nil })
 	if c := started.GetConversationStarted().GetCustomer(); started.Conversation != key || c.GetPhone() != customerNo {
 		t.Errorf("start %v", started)
 	}
@@ -55,7 +55,7 @@ func TestRealKannel(t *testing.T) {
 	}
 	// The fake SMS center reports delivery at once, before or after the SMSC's acceptance: the
 	// receipt that counts is DELIVERED (a SENT arriving after it is not reported).
-	l.host.await(t, "the reply's DELIVERED receipt", receipt("agent:sam:1", pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED))
+	l.host.Await(t, "the reply's DELIVERED receipt", receipt("agent:sam:1", pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED))
 
 	t.Run("a long UCS-2 reply arrives in concatenated parts", func(t *testing.T) {
 		text := strings.Repeat("Спасибо за ожидание. ", 6) + "https://shop.example.com/t/42"
@@ -75,13 +75,13 @@ func TestRealKannel(t *testing.T) {
 		if joined != text {
 			t.Errorf("the phone reassembles %q, want %q", joined, text)
 		}
-		l.host.await(t, "the long reply's DELIVERED receipt", receipt("agent:sam:2", pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED))
+		l.host.Await(t, "the long reply's DELIVERED receipt", receipt("agent:sam:2", pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED))
 	})
 	t.Run("STOP from the phone stops replies", func(t *testing.T) {
 		if err := k.InjectMO(customerNo, ourNumber, "STOP"); err != nil {
 			t.Fatal(err)
 		}
-		l.host.await(t, "the end after STOP", func(ev *sdk.Event) bool { return ev.GetConversationEnded() != nil })
+		l.host.Await(t, "the end after STOP", func(ev *sdk.Event) bool { return ev.GetConversationEnded() != nil })
 		before := len(k.MT())
 		err := l.p.Deliver(ctx, agentMessage("agent:sam:3", key, "Are you sure?", ""))
 		if _, rejected := sdk.IsRejected(err); !rejected {

@@ -59,7 +59,7 @@ func TestKannelInbound(t *testing.T) {
 		t.Fatalf("answered %d, want 204", code)
 	}
 	key := "sms:" + customerNo + "|" + ourNumber
-	events := l.host.all()
+	events := l.host.Events()
 	if len(events) != 2 || events[0].GetConversationStarted() == nil || events[0].Conversation != key {
 		t.Fatalf("events %v: want a start and a message in %s", events, key)
 	}
@@ -73,7 +73,7 @@ func TestKannelInbound(t *testing.T) {
 
 	t.Run("Kannel's retry stores nothing new", func(t *testing.T) {
 		l.mo(t, kannelfake.MO{ID: "0b250144-0beb-4889-b9fa-bd8ca6b1d77f", From: customerNo, To: ourNumber, Text: "a & b %41 + c"})
-		if n := len(l.host.all()); n != 2 {
+		if n := len(l.host.Events()); n != 2 {
 			t.Errorf("%d events", n)
 		}
 	})
@@ -82,13 +82,13 @@ func TestKannelInbound(t *testing.T) {
 		if code := l.mo(t, kannelfake.MO{ID: "u1", From: customerNo, To: ourNumber, Body: body, ContentType: `text/plain; charset="UTF-16BE"`}); code != http.StatusNoContent {
 			t.Fatalf("answered %d", code)
 		}
-		l.host.await(t, "the UCS-2 text", func(ev *sdk.Event) bool { return ev.GetMessage().GetContent().GetText() == "Пр 😀" })
+		l.host.Await(t, "the UCS-2 text", func(ev *sdk.Event) bool { return ev.GetMessage().GetContent().GetText() == "Пр 😀" })
 	})
 	t.Run("a short code of ours, written without +", func(t *testing.T) {
 		if code := l.mo(t, kannelfake.MO{ID: "s1", From: "15550002222", To: "12345", Text: "INFO"}); code != http.StatusNoContent {
 			t.Fatalf("answered %d", code)
 		}
-		l.host.await(t, "the text to the short code", func(ev *sdk.Event) bool { return ev.Conversation == "sms:15550002222|12345" })
+		l.host.Await(t, "the text to the short code", func(ev *sdk.Event) bool { return ev.Conversation == "sms:15550002222|12345" })
 	})
 }
 
@@ -154,7 +154,7 @@ func TestKannelRefused(t *testing.T) {
 			if l.host.count(tc.reason) != before+1 {
 				t.Errorf("not counted as %s", tc.reason)
 			}
-			if n := len(l.host.all()); n != 0 {
+			if n := len(l.host.Events()); n != 0 {
 				t.Errorf("%d events emitted for a refused request", n)
 			}
 		})
@@ -176,8 +176,8 @@ func TestKannelDisabled(t *testing.T) {
 	if code := l.mo(t, kannelfake.MO{ID: "d1", From: customerNo, To: ourNumber, Text: "hello"}); code != http.StatusGone {
 		t.Errorf("answered %d, want 410", code)
 	}
-	if l.host.count(reasonDisabled) != 1 || len(l.host.all()) != 0 {
-		t.Errorf("counted %d, events %v", l.host.count(reasonDisabled), l.host.all())
+	if l.host.count(reasonDisabled) != 1 || len(l.host.Events()) != 0 {
+		t.Errorf("counted %d, events %v", l.host.count(reasonDisabled), l.host.Events())
 	}
 }
 
@@ -218,7 +218,7 @@ func TestKannelDeliver(t *testing.T) {
 			}
 		}
 		var receipts []*pb.DeliveryReceipt
-		for _, ev := range l.host.all() {
+		for _, ev := range l.host.Events() {
 			if r := ev.GetDeliveryReceipt(); r != nil && ev.Conversation == key && r.MessageEventId == "agent:u1:c1" {
 				receipts = append(receipts, r)
 			}
@@ -235,7 +235,7 @@ func TestKannelDeliver(t *testing.T) {
 		kannelfake.DLR(ctx, dlrURL, dlrDelivered, "")
 		kannelfake.DLR(ctx, dlrURL, dlrAccepted, "ACK/")
 		var statuses []pb.DeliveryStatus
-		for _, ev := range l.host.all() {
+		for _, ev := range l.host.Events() {
 			if r := ev.GetDeliveryReceipt(); r.GetMessageEventId() == "agent:u1:late" {
 				statuses = append(statuses, r.Status)
 			}
@@ -249,15 +249,15 @@ func TestKannelDeliver(t *testing.T) {
 			t.Fatal(err)
 		}
 		dlrURL := l.reachable(l.fake.Sent()[len(l.fake.Sent())-1].DLRURL)
-		l.host.setFail(func(*sdk.Event) error { return errors.New("the hub is unreachable") })
+		l.host.Fail(func(*sdk.Event) error { return errors.New("the hub is unreachable") })
 		if code, _ := kannelfake.DLR(ctx, dlrURL, dlrDelivered, ""); code != http.StatusServiceUnavailable {
 			t.Fatalf("answered %d while the hub could not store, want 503", code)
 		}
-		l.host.setFail(nil)
+		l.host.Fail(nil)
 		if code, _ := kannelfake.DLR(ctx, dlrURL, dlrDelivered, ""); code != http.StatusNoContent {
 			t.Fatalf("Kannel's retry answered %d", code)
 		}
-		l.host.await(t, "the receipt after the retry", func(ev *sdk.Event) bool {
+		l.host.Await(t, "the receipt after the retry", func(ev *sdk.Event) bool {
 			r := ev.GetDeliveryReceipt()
 			return r.GetMessageEventId() == "agent:u1:retry" && r.GetStatus() == pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED
 		})
@@ -278,7 +278,7 @@ func TestKannelDeliver(t *testing.T) {
 		if code, err := kannelfake.DLR(ctx, dlrURL, dlrRejected, "NACK/0x0000000b/Invalid Destination Address"); err != nil || code != http.StatusNoContent {
 			t.Fatalf("answered %d %v", code, err)
 		}
-		r := l.host.await(t, "the failure", func(ev *sdk.Event) bool { return ev.GetDeliveryReceipt().GetMessageEventId() == "agent:u1:c3" }).GetDeliveryReceipt()
+		r := l.host.Await(t, "the failure", func(ev *sdk.Event) bool { return ev.GetDeliveryReceipt().GetMessageEventId() == "agent:u1:c3" }).GetDeliveryReceipt()
 		if r.Status != pb.DeliveryStatus_DELIVERY_STATUS_FAILED || r.Reason != "the SMS center refused the message: NACK/0x0000000b/Invalid Destination Address" {
 			t.Errorf("receipt %v", r)
 		}
@@ -329,7 +329,7 @@ func TestKannelLongReply(t *testing.T) {
 		for i, s := range sent {
 			kannelfake.DLR(ctx, l.reachable(s.DLRURL), dlrDelivered, "")
 			delivered := false
-			for _, ev := range l.host.all() {
+			for _, ev := range l.host.Events() {
 				if r := ev.GetDeliveryReceipt(); r != nil && r.Status == pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED {
 					delivered = true
 				}

@@ -94,7 +94,7 @@ func TestTwilioInbound(t *testing.T) {
 		t.Fatalf("the webhook answered %d %q, want 200 and empty TwiML", code, answer)
 	}
 	key := "sms:" + customerNo + "|" + ourNumber
-	events := l.host.all()
+	events := l.host.Events()
 	if len(events) != 2 {
 		t.Fatalf("emitted %d events, want conversation_started and message: %v", len(events), events)
 	}
@@ -126,20 +126,20 @@ func TestTwilioInbound(t *testing.T) {
 		if err != nil || code != http.StatusOK || answer != twimlEmpty {
 			t.Fatalf("retry answered %d %q %v", code, answer, err)
 		}
-		if n := len(l.host.all()); n != 2 {
+		if n := len(l.host.Events()); n != 2 {
 			t.Errorf("%d events after the retry, want 2", n)
 		}
 	})
 	t.Run("the next text continues the conversation", func(t *testing.T) {
 		l.sms(t, customerNo, ourNumber, "Any news?")
-		events := l.host.all()
+		events := l.host.Events()
 		if len(events) != 3 || events[2].GetMessage().GetContent().GetText() != "Any news?" || events[2].Conversation != key {
 			t.Fatalf("events %v: want one more message in %s, no new start", events, key)
 		}
 	})
 	t.Run("our other number is another conversation in its own queue", func(t *testing.T) {
 		l.sms(t, customerNo, "+15559990001", "Billing question")
-		ev := l.host.await(t, "a start on +15559990001", func(ev *sdk.Event) bool {
+		ev := l.host.Await(t, "a start on +15559990001", func(ev *sdk.Event) bool {
 			return ev.GetConversationStarted() != nil && ev.Conversation == "sms:"+customerNo+"|+15559990001"
 		})
 		if ev.GetConversationStarted().Queue != "billing" {
@@ -156,7 +156,7 @@ func TestTwilioMMS(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("answered %d", code)
 	}
-	msg := l.host.await(t, "the MMS", func(ev *sdk.Event) bool { return ev.GetMessage() != nil })
+	msg := l.host.Await(t, "the MMS", func(ev *sdk.Event) bool { return ev.GetMessage() != nil })
 	atts := msg.GetMessage().GetContent().GetAttachments()
 	if len(atts) != 2 {
 		t.Fatalf("attachments %v", atts)
@@ -264,7 +264,7 @@ func TestTwilioRefused(t *testing.T) {
 			if l.host.count(tc.reason) != before+1 {
 				t.Errorf("not counted as %s", tc.reason)
 			}
-			if n := len(l.host.all()); n != 0 {
+			if n := len(l.host.Events()); n != 0 {
 				t.Errorf("%d events emitted for a refused request", n)
 			}
 		})
@@ -304,8 +304,8 @@ func TestTwilioDisabled(t *testing.T) {
 	if code, _, _ := l.sms(t, customerNo, ourNumber, "hello"); code != http.StatusGone {
 		t.Errorf("answered %d, want 410", code)
 	}
-	if l.host.count(reasonDisabled) != 1 || len(l.host.all()) != 0 {
-		t.Errorf("counted %d, emitted %v", l.host.count(reasonDisabled), l.host.all())
+	if l.host.count(reasonDisabled) != 1 || len(l.host.Events()) != 0 {
+		t.Errorf("counted %d, emitted %v", l.host.count(reasonDisabled), l.host.Events())
 	}
 	err := l.p.Deliver(ctxFor(t), agentMessage("ev-1", "sms:"+customerNo+"|"+ourNumber, "hi", ""))
 	if reason, ok := sdk.IsRejected(err); !ok || !strings.Contains(reason, "disabled") {
@@ -320,25 +320,25 @@ func TestTwilioDisabled(t *testing.T) {
 // the hub could not, so the webhook is sent again.
 func TestTwilioAckAfterStore(t *testing.T) {
 	l := startTwilio(t, nil)
-	l.host.setFail(func(*sdk.Event) error { return errors.New("the hub is unreachable") })
+	l.host.Fail(func(*sdk.Event) error { return errors.New("the hub is unreachable") })
 	code, _, params := l.sms(t, customerNo, ourNumber, "are you there?")
 	if code != http.StatusServiceUnavailable {
 		t.Fatalf("answered %d while the hub could not store, want 503", code)
 	}
-	l.host.setFail(nil)
+	l.host.Fail(nil)
 	code, _, err := l.fake.Post(ctxFor(t), publicBase+"twilio/sms", params)
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("the retry answered %d %v", code, err)
 	}
-	l.host.await(t, "the message after the retry", func(ev *sdk.Event) bool { return ev.Id == "sms:"+params.Get("MessageSid") })
+	l.host.Await(t, "the message after the retry", func(ev *sdk.Event) bool { return ev.Id == "sms:"+params.Get("MessageSid") })
 
-	release := l.host.holdEmits()
+	release := l.host.Hold(nil)
 	answered := make(chan int, 1)
 	go func() {
 		code, _, _ := l.fake.Post(context.Background(), publicBase+"twilio/sms", l.fake.IncomingParams(customerNo, ourNumber, "held"))
 		answered <- code
 	}()
-	l.host.awaitHeld(t)
+	l.host.AwaitHeld(t)
 	select {
 	case code := <-answered:
 		t.Fatalf("answered %d before the hub stored the message", code)
@@ -396,7 +396,7 @@ func TestTwilioDeliver(t *testing.T) {
 			}
 		}
 		var receipts []*pb.DeliveryReceipt
-		for _, ev := range l.host.all() {
+		for _, ev := range l.host.Events() {
 			if r := ev.GetDeliveryReceipt(); r != nil {
 				if ev.Conversation != key {
 					t.Errorf("receipt in conversation %q", ev.Conversation)
@@ -422,7 +422,7 @@ func TestTwilioDeliver(t *testing.T) {
 		if code, err := l.fake.SendStatus(ctx, sid, "undelivered", "30003"); err != nil || code != http.StatusNoContent {
 			t.Fatalf("answered %d %v", code, err)
 		}
-		r := l.host.await(t, "the failure receipt", func(ev *sdk.Event) bool {
+		r := l.host.Await(t, "the failure receipt", func(ev *sdk.Event) bool {
 			return ev.GetDeliveryReceipt().GetMessageEventId() == "agent:u1:c2"
 		}).GetDeliveryReceipt()
 		if r.Status != pb.DeliveryStatus_DELIVERY_STATUS_FAILED || r.Reason != "Twilio reports the message undelivered: error 30003, unreachable destination handset" {

@@ -3,165 +3,45 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboardhq/switchboard/sdk"
 	pb "github.com/switchboardhq/switchboard/sdk/proto/switchboard/v1"
+	"github.com/switchboardhq/switchboard/sdk/sdktest"
 )
 
-// testHost is the hub as the plugin sees it, in the test's process: it stores emitted events
-// (dropping repeated ids, as the hub does), can hold them or refuse them, and counts.
-type testHost struct {
-	mu     sync.Mutex
-	events []*sdk.Event
-	counts map[string]int
-	hold   chan struct{} // while not nil, Emit waits for it to close (events holdIf selects)
-	holdIf func(*sdk.Event) bool
-	fail   error // while not nil, Emit returns it (the hub is unreachable)
-	reject func(*sdk.Event) string
-	news   chan struct{}
-}
+// testHost is the hub as the plugin sees it, with the counts this plugin makes ("name/reason").
+type testHost struct{ *sdktest.Host }
 
-func newTestHost() *testHost {
-	return &testHost{counts: map[string]int{}, news: make(chan struct{})}
-}
-
-func (h *testHost) Emit(ctx context.Context, ev *sdk.Event) error {
-	h.mu.Lock()
-	hold, holdIf, reject, fail := h.hold, h.holdIf, h.reject, h.fail
-	h.mu.Unlock()
-	if hold != nil && (holdIf == nil || holdIf(ev)) {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if fail != nil {
-		return fail
-	}
-	if reject != nil {
-		if reason := reject(ev); reason != "" {
-			return &sdk.RejectedError{Reason: reason}
-		}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !slices.ContainsFunc(h.events, func(e *sdk.Event) bool { return e.GetId() == ev.GetId() }) {
-		h.events = append(h.events, ev)
-	}
-	h.changedLocked()
-	return nil
-}
-
-func (h *testHost) changedLocked() {
-	close(h.news)
-	h.news = make(chan struct{})
-}
-
-func (h *testHost) HasCapacity(context.Context, string) (bool, error) { return true, nil }
-
-func (h *testHost) Count(name, reason string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.counts[name+"/"+reason]++
-	h.changedLocked()
-}
-
-func (h *testHost) Logger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func newTestHost() *testHost { return &testHost{sdktest.NewHost()} }
 
 func (h *testHost) count(key string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.counts[key]
+	name, reason, _ := strings.Cut(key, "/")
+	return h.Counted(name, reason)
 }
 
-// holdEmits makes Emit wait until release is called, for the events pred selects (nil: all).
-func (h *testHost) holdEmits(pred func(*sdk.Event) bool) (release func()) {
-	ch := make(chan struct{})
-	h.mu.Lock()
-	h.hold, h.holdIf = ch, pred
-	h.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			h.mu.Lock()
-			h.hold, h.holdIf = nil, nil
-			h.mu.Unlock()
-			close(ch)
-		})
-	}
-}
-
+// setFail makes the hub unreachable while err is not nil.
 func (h *testHost) setFail(err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.fail = err
+	if err == nil {
+		h.Fail(nil)
+		return
+	}
+	h.Fail(func(*sdk.Event) error { return err })
 }
 
+// setReject makes the hub refuse the events for which f gives a reason.
 func (h *testHost) setReject(f func(*sdk.Event) string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.reject = f
-}
-
-// all returns the stored events, in order.
-func (h *testHost) all() []*sdk.Event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.events)
-}
-
-// messages returns the stored messages, in order.
-func (h *testHost) messages() []*sdk.Event {
-	var out []*sdk.Event
-	for _, ev := range h.all() {
-		if ev.GetMessage() != nil {
-			out = append(out, ev)
+	h.Fail(func(ev *sdk.Event) error {
+		if reason := f(ev); reason != "" {
+			return &sdk.RejectedError{Reason: reason}
 		}
-	}
-	return out
-}
-
-// await waits until a stored event satisfies pred.
-func (h *testHost) await(t *testing.T, what string, pred func(*sdk.Event) bool) *sdk.Event {
-	t.Helper()
-	var found *sdk.Event
-	h.waitFor(t, what, func() bool {
-		for _, ev := range h.all() {
-			if pred(ev) {
-				found = ev
-				return true
-			}
-		}
-		return false
+		return nil
 	})
-	return found
-}
-
-// waitFor waits until cond holds; it is checked after every emit and count.
-func (h *testHost) waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		h.mu.Lock()
-		news := h.news
-		h.mu.Unlock()
-		if cond() {
-			return
-		}
-		select {
-		case <-news:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 func withText(text string) func(*sdk.Event) bool {

@@ -39,7 +39,7 @@ func TestMessengerText(t *testing.T) {
 	post(t, fake, hook, payload)
 	post(t, fake, hook, payload)
 
-	events := host.all()
+	events := host.Events()
 	if len(events) != 2 {
 		t.Fatalf("%d events, want conversation_started and the message once", len(events))
 	}
@@ -66,7 +66,7 @@ func TestMessengerText(t *testing.T) {
 		"recipient": map[string]string{"id": paul.PSID}, "timestamp": time.Now().UnixMilli(),
 		"message": map[string]any{"mid": "m_echo", "text": "page says hi", "is_echo": true}})
 	post(t, fake, hook, echo)
-	if n := len(host.messages()); n != 1 {
+	if n := len(host.Messages()); n != 1 {
 		t.Errorf("the echo was stored: %d messages", n)
 	}
 }
@@ -80,7 +80,7 @@ func TestMessengerAttachments(t *testing.T) {
 	img := bytes.Repeat([]byte{0xff, 0xd8}, 600)
 	payload, _ := fake.MessengerAttachment(paul, "image", img, "image/jpeg", "photo.jpg")
 	post(t, fake, hook, payload)
-	ev := host.await(t, "the image", func(ev *sdk.Event) bool { return len(ev.GetMessage().GetContent().GetAttachments()) > 0 })
+	ev := host.Await(t, "the image", func(ev *sdk.Event) bool { return len(ev.GetMessage().GetContent().GetAttachments()) > 0 })
 	a := ev.GetMessage().GetContent().GetAttachments()[0]
 	if a.GetName() != "photo.jpg" || a.GetContentType() != "image/jpeg" || !bytes.Equal(a.GetData(), img) {
 		t.Errorf("attachment = %v", a)
@@ -96,7 +96,7 @@ func TestMessengerAttachments(t *testing.T) {
 	if host.count("media_refused/oversized") != 1 {
 		t.Error("the oversized file was not counted")
 	}
-	msgs := host.messages()
+	msgs := host.Messages()
 	if len(msgs) != 2 || len(msgs[1].GetMessage().GetContent().GetAttachments()) != 0 ||
 		!strings.Contains(msgs[1].GetMessage().GetContent().GetText(), "it was left out") {
 		t.Errorf("a message with only an oversized file: %d messages, want the file left out with a note for the agent", len(msgs))
@@ -113,7 +113,7 @@ func TestMessengerDeliverWindowAndReceipts(t *testing.T) {
 	t0 := clk.Now()
 	payload, _ := fake.MessengerText(paul, "hello")
 	post(t, fake, hook, payload)
-	host.await(t, "the customer's message", withText("hello"))
+	host.Await(t, "the customer's message", withText("hello"))
 
 	clk.set(t0.Add(23*time.Hour + 59*time.Minute))
 	if err := deliver(inst.p, paulKey, "out-1", "Your order ships today."); err != nil {
@@ -131,7 +131,7 @@ func TestMessengerDeliverWindowAndReceipts(t *testing.T) {
 	}
 	mid := fake.MessengerSent(paul.PSID)[0].ID
 	post(t, fake, hook, fake.MessengerDelivery(paul.PSID, mid))
-	r := host.await(t, "the delivery receipt", func(ev *sdk.Event) bool { return ev.GetDeliveryReceipt() != nil })
+	r := host.Await(t, "the delivery receipt", func(ev *sdk.Event) bool { return ev.GetDeliveryReceipt() != nil })
 	if dr := r.GetDeliveryReceipt(); dr.GetMessageEventId() != "out-1" || dr.GetStatus() != pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED || r.GetConversation() != paulKey {
 		t.Errorf("receipt = %v on %q", dr, r.GetConversation())
 	}
@@ -155,7 +155,7 @@ func TestMessengerDeliverWindowAndReceipts(t *testing.T) {
 	// The person cannot be reached any more.
 	payload, _ = fake.MessengerText(paul, "back again")
 	post(t, fake, second.url+"messenger/webhook", payload)
-	host.await(t, "the customer's new message", withText("back again"))
+	host.Await(t, "the customer's new message", withText("back again"))
 	fake.MakeUnavailable(paul.PSID)
 	if reason := rejected(t, deliver(second.p, paulKey, "out-4", "welcome back")); !strings.Contains(reason, "isn't available") {
 		t.Errorf("unavailable: %q", reason)

@@ -152,14 +152,14 @@ func TestMetaWebhookRefusals(t *testing.T) {
 			if host.count("inbound_refused/oversized") != 1 {
 				t.Error("the oversized body was not counted")
 			}
-			if n := len(host.all()); n != 0 {
+			if n := len(host.Events()); n != 0 {
 				t.Fatalf("refused requests stored %d events", n)
 			}
 			// The signed original goes through.
 			if a, err := fake.Post(ctx, hook, good); err != nil || a.Status != http.StatusOK {
 				t.Fatalf("the signed payload: %+v %v", a, err)
 			}
-			host.await(t, "the message", withText("hello"))
+			host.Await(t, "the message", withText("hello"))
 		})
 	}
 }
@@ -176,8 +176,8 @@ func TestMetaDisabled(t *testing.T) {
 			if err != nil || a.Status != http.StatusGone {
 				t.Errorf("disabled: %+v %v, want 410", a, err)
 			}
-			if host.count("inbound_refused/disabled") != 1 || len(host.all()) != 0 {
-				t.Errorf("disabled: counted %d, stored %d", host.count("inbound_refused/disabled"), len(host.all()))
+			if host.count("inbound_refused/disabled") != 1 || len(host.Events()) != 0 {
+				t.Errorf("disabled: counted %d, stored %d", host.count("inbound_refused/disabled"), len(host.Events()))
 			}
 			key := inst.p.keyOf("123")
 			if reason := rejected(t, deliver(inst.p, key, "out-1", "hello")); !strings.Contains(reason, "disabled") {

@@ -53,12 +53,12 @@ func TestTelegramPollingTextStartsConversation(t *testing.T) {
 
 	u := fake.Text(ann, "Hallo, my parcel is late")
 	fake.Queue(u)
-	msg := host.await(t, "the customer's message", withText("Hallo, my parcel is late"))
+	msg := host.Await(t, "the customer's message", withText("Hallo, my parcel is late"))
 	if err := fake.Wait(ctxFor(t), func() bool { return fake.Confirmed(u.UpdateID) }); err != nil {
 		t.Fatalf("the update was never confirmed with a higher offset: %v", err)
 	}
 
-	events := host.all()
+	events := host.Events()
 	if len(events) != 2 {
 		t.Fatalf("want conversation_started and the message, got %d events", len(events))
 	}
@@ -117,9 +117,9 @@ func TestTelegramPollingTextStartsConversation(t *testing.T) {
 
 	// The next message of the same customer continues the conversation.
 	fake.Queue(fake.Text(ann, "Any news?"))
-	host.await(t, "the second message", withText("Any news?"))
+	host.Await(t, "the second message", withText("Any news?"))
 	starts := 0
-	for _, ev := range host.all() {
+	for _, ev := range host.Events() {
 		if ev.GetConversationStarted() != nil {
 			starts++
 		}
@@ -146,10 +146,10 @@ func TestTelegramOffsetsAcrossRestart(t *testing.T) {
 	host := newTestHost()
 	u1, u2 := fake.Text(ann, "one"), fake.Text(ann, "two")
 	fake.Queue(u1, u2)
-	release := host.holdEmits(withText("two"))
+	release := host.Hold(withText("two"))
 
 	first := startInstance(t, host, telegramConfig(fake, "polling", nil), nil)
-	host.await(t, "message one", withText("one"))
+	host.Await(t, "message one", withText("one"))
 	first.stop() // a crash while the hub had not stored "two"
 	if fake.Confirmed(u1.UpdateID) || fake.Confirmed(u2.UpdateID) {
 		t.Fatal("updates were confirmed although the plugin never asked for more after them")
@@ -163,7 +163,7 @@ func TestTelegramOffsetsAcrossRestart(t *testing.T) {
 	before := len(fake.Requests("getUpdates"))
 
 	startInstance(t, host, telegramConfig(fake, "polling", nil), nil)
-	host.await(t, "message two", withText("two"))
+	host.Await(t, "message two", withText("two"))
 	if err := fake.Wait(ctxFor(t), func() bool { return fake.Confirmed(u2.UpdateID) }); err != nil {
 		t.Fatalf("update two never confirmed after the restart: %v", err)
 	}
@@ -175,7 +175,7 @@ func TestTelegramOffsetsAcrossRestart(t *testing.T) {
 		t.Errorf("the fresh process's next offset = %d, want %d", got, u2.UpdateID+1)
 	}
 	var ids []string
-	for _, ev := range host.messages() {
+	for _, ev := range host.Messages() {
 		ids = append(ids, ev.GetId())
 	}
 	if !slices.Equal(ids, []string{"tg:424242:1", "tg:424242:2"}) {
@@ -208,7 +208,7 @@ func TestTelegramWebhook(t *testing.T) {
 	if status, err := fake.Post(ctx, u); err != nil || status != http.StatusOK {
 		t.Fatalf("posting the update: %d %v", status, err)
 	}
-	host.await(t, "the webhook's message", withText("via webhook"))
+	host.Await(t, "the webhook's message", withText("via webhook"))
 
 	body, _ := json.Marshal(fake.Text(ann, "forged"))
 	for name, secret := range map[string]string{"wrong secret": "s3cret_Token-2", "no secret": ""} {
@@ -220,8 +220,8 @@ func TestTelegramWebhook(t *testing.T) {
 	if n := host.count("inbound_refused/forged_secret"); n != 2 {
 		t.Errorf("forged_secret counted %d times, want 2", n)
 	}
-	if len(host.messages()) != 1 {
-		t.Errorf("forged updates reached the hub: %d messages", len(host.messages()))
+	if len(host.Messages()) != 1 {
+		t.Errorf("forged updates reached the hub: %d messages", len(host.Messages()))
 	}
 
 	for name, tc := range map[string]struct {
@@ -244,7 +244,7 @@ func TestTelegramWebhook(t *testing.T) {
 			t.Errorf("%s: not counted as %s", name, tc.reason)
 		}
 	}
-	if n := len(host.messages()); n != 1 {
+	if n := len(host.Messages()); n != 1 {
 		t.Errorf("refused updates reached the hub: %d messages, want 1", n)
 	}
 
@@ -261,7 +261,7 @@ func TestTelegramWebhook(t *testing.T) {
 	if status, _ := fake.Post(ctx, again); status != http.StatusOK {
 		t.Errorf("a repeat: status %d, want 200", status)
 	}
-	if n := len(host.all()); n != 3 {
+	if n := len(host.Events()); n != 3 {
 		t.Errorf("%d events stored, want 3 (start and two messages)", n)
 	}
 
@@ -292,7 +292,7 @@ func TestTelegramMedia(t *testing.T) {
 		t.Fatal("the updates were not all handled")
 	}
 
-	msgs := host.messages()
+	msgs := host.Messages()
 	if len(msgs) != 5 {
 		t.Fatalf("%d messages, want 5 (photo, document, the scan's caption, the captionless oversized photo's note, the sticker note)", len(msgs))
 	}
@@ -341,7 +341,7 @@ func TestTelegramDeliver(t *testing.T) {
 	host := newTestHost()
 	inst := startInstance(t, host, telegramConfig(fake, "polling", nil), nil)
 	fake.Queue(fake.Text(ann, "hi"))
-	host.await(t, "the customer's message", withText("hi"))
+	host.Await(t, "the customer's message", withText("hi"))
 
 	if err := deliver(inst.p, annKey, "out-1", "Hello Ann, see https://example.com/track"); err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -404,15 +404,15 @@ func TestTelegramEndedConversationRestarts(t *testing.T) {
 	host := newTestHost()
 	inst := startInstance(t, host, telegramConfig(fake, "polling", nil), nil)
 	fake.Queue(fake.Text(ann, "first chat"))
-	host.await(t, "first", withText("first chat"))
+	host.Await(t, "first", withText("first chat"))
 	ended := sdk.NewConversationEnded("end-1", annKey, sdk.Agent("sam", "Sam"), "resolved")
 	if err := inst.p.Deliver(context.Background(), ended); err != nil {
 		t.Fatal(err)
 	}
 	fake.Queue(fake.Text(ann, "second chat"))
-	host.await(t, "second", withText("second chat"))
+	host.Await(t, "second", withText("second chat"))
 	var starts []string
-	for _, ev := range host.all() {
+	for _, ev := range host.Events() {
 		if ev.GetConversationStarted() != nil {
 			starts = append(starts, ev.GetId()+"@"+ev.GetConversation())
 		}
@@ -430,8 +430,8 @@ func TestTelegramIgnoresGroupChats(t *testing.T) {
 	group.Message.Chat = telegramfake.Chat{ID: -100123, Type: "supergroup", Title: "Fans"}
 	private := fake.Text(ann, "hello bot")
 	fake.Queue(group, private)
-	host.await(t, "the private message", withText("hello bot"))
-	if n := len(host.messages()); n != 1 {
+	host.Await(t, "the private message", withText("hello bot"))
+	if n := len(host.Messages()); n != 1 {
 		t.Errorf("%d messages, want only the private chat's", n)
 	}
 }
@@ -446,8 +446,8 @@ func TestTelegramDisabled(t *testing.T) {
 	if err != nil || status != http.StatusGone {
 		t.Errorf("webhook of a disabled instance: %d %v, want 410", status, err)
 	}
-	if host.count("inbound_refused/disabled") != 1 || len(host.all()) != 0 {
-		t.Errorf("disabled: counted %d, stored %d events", host.count("inbound_refused/disabled"), len(host.all()))
+	if host.count("inbound_refused/disabled") != 1 || len(host.Events()) != 0 {
+		t.Errorf("disabled: counted %d, stored %d events", host.count("inbound_refused/disabled"), len(host.Events()))
 	}
 	reason := rejected(t, deliver(inst.p, annKey, "out-1", "hello"))
 	if !strings.Contains(reason, "disabled") {

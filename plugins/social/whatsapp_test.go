@@ -55,7 +55,7 @@ func TestWhatsAppText(t *testing.T) {
 	post(t, fake, hook, payload)
 	post(t, fake, hook, payload) // Meta retries: dropped by message id
 
-	events := host.all()
+	events := host.Events()
 	if len(events) != 2 {
 		t.Fatalf("%d events, want conversation_started and the message once", len(events))
 	}
@@ -94,10 +94,10 @@ func TestWhatsAppText(t *testing.T) {
 	// Other message types the agent should still see.
 	loc, _ := fake.WhatsAppMessage(maria, "location", map[string]any{"location": map[string]any{"latitude": 52.52, "longitude": 13.405, "name": "Shop", "address": "Main St 1"}})
 	post(t, fake, hook, loc)
-	host.await(t, "the location", withText("Location: Shop Main St 1 (52.520000, 13.405000)"))
+	host.Await(t, "the location", withText("Location: Shop Main St 1 (52.520000, 13.405000)"))
 	contacts, _ := fake.WhatsAppMessage(maria, "contacts", map[string]any{"contacts": []any{}})
 	post(t, fake, hook, contacts)
-	host.await(t, "a note for the contacts message", withText("[the customer sent a contacts message, which this channel cannot show]"))
+	host.Await(t, "a note for the contacts message", withText("[the customer sent a contacts message, which this channel cannot show]"))
 }
 
 func mustUnix(t *testing.T, s string) int64 {
@@ -117,7 +117,7 @@ func TestWhatsAppMedia(t *testing.T) {
 	img := bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, 250) // 1000 bytes
 	payload, _ := fake.WhatsAppImage(maria, "the dent", img, "image/png")
 	post(t, fake, hook, payload)
-	ev := host.await(t, "the image", withText("the dent"))
+	ev := host.Await(t, "the image", withText("the dent"))
 	atts := ev.GetMessage().GetContent().GetAttachments()
 	if len(atts) != 1 || !bytes.Equal(atts[0].GetData(), img) || atts[0].GetContentType() != "image/png" || atts[0].GetSize() != 1000 ||
 		!strings.HasPrefix(atts[0].GetName(), "image-") || !strings.HasSuffix(atts[0].GetName(), ".png") {
@@ -137,7 +137,7 @@ func TestWhatsAppMedia(t *testing.T) {
 	doc := []byte("%PDF-1.4 the contract")
 	payload, _ = fake.WhatsAppDocument(maria, "contract.pdf", "application/pdf", doc, "")
 	post(t, fake, hook, payload)
-	ev = host.await(t, "the document", func(ev *sdk.Event) bool {
+	ev = host.Await(t, "the document", func(ev *sdk.Event) bool {
 		return len(ev.GetMessage().GetContent().GetAttachments()) == 1 && ev.GetMessage().GetContent().GetText() == ""
 	})
 	if a := ev.GetMessage().GetContent().GetAttachments()[0]; a.GetName() != "contract.pdf" || a.GetContentType() != "application/pdf" || !bytes.Equal(a.GetData(), doc) {
@@ -149,7 +149,7 @@ func TestWhatsAppMedia(t *testing.T) {
 	downloads := len(fake.Requests(http.MethodGet, ""))
 	payload, _ = fake.WhatsAppImage(maria, "a huge photo", bytes.Repeat([]byte("x"), 2000), "image/jpeg")
 	post(t, fake, hook, payload)
-	ev = host.await(t, "the caption of the huge photo", withText("a huge photo\n[the customer sent a file larger than the 1500 bytes this channel accepts; it was left out]"))
+	ev = host.Await(t, "the caption of the huge photo", withText("a huge photo\n[the customer sent a file larger than the 1500 bytes this channel accepts; it was left out]"))
 	if n := len(ev.GetMessage().GetContent().GetAttachments()); n != 0 {
 		t.Errorf("the oversized file came with the message (%d attachments)", n)
 	}
@@ -170,7 +170,7 @@ func TestWhatsAppDeliverAndStatuses(t *testing.T) {
 	hook := inst.url + "whatsapp/webhook"
 	payload, _ := fake.WhatsAppText(maria, "hi")
 	post(t, fake, hook, payload)
-	host.await(t, "the customer's message", withText("hi"))
+	host.Await(t, "the customer's message", withText("hi"))
 
 	if err := deliver(inst.p, mariaKey, "out-1", "Yes, it is paid."); err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -202,7 +202,7 @@ func TestWhatsAppDeliverAndStatuses(t *testing.T) {
 		want   pb.DeliveryStatus
 	}{{"sent", pb.DeliveryStatus_DELIVERY_STATUS_SENT}, {"delivered", pb.DeliveryStatus_DELIVERY_STATUS_DELIVERED}} {
 		post(t, fake, hook, fake.WhatsAppStatus(wamid, tc.status))
-		r := host.await(t, tc.status+" receipt", func(ev *sdk.Event) bool { return ev.GetId() == "wa-status:"+wamid+":"+tc.status })
+		r := host.Await(t, tc.status+" receipt", func(ev *sdk.Event) bool { return ev.GetId() == "wa-status:"+wamid+":"+tc.status })
 		if dr := r.GetDeliveryReceipt(); dr.GetMessageEventId() != "out-1" || dr.GetStatus() != tc.want || r.GetConversation() != mariaKey {
 			t.Errorf("%s receipt = %v on %q", tc.status, dr, r.GetConversation())
 		}
@@ -212,7 +212,7 @@ func TestWhatsAppDeliverAndStatuses(t *testing.T) {
 	inst.stop()
 	second := startInstance(t, host, whatsappConfig(fake, nil), nil)
 	post(t, fake, second.url+"whatsapp/webhook", fake.WhatsAppStatus(wamid, "read"))
-	r := host.await(t, "read receipt", func(ev *sdk.Event) bool { return ev.GetId() == "wa-status:"+wamid+":read" })
+	r := host.Await(t, "read receipt", func(ev *sdk.Event) bool { return ev.GetId() == "wa-status:"+wamid+":read" })
 	if dr := r.GetDeliveryReceipt(); dr.GetMessageEventId() != "out-1" || dr.GetStatus() != pb.DeliveryStatus_DELIVERY_STATUS_READ {
 		t.Errorf("read receipt after a restart = %v", dr)
 	}
@@ -223,7 +223,7 @@ func TestWhatsAppDeliverAndStatuses(t *testing.T) {
 	sent = fake.WhatsAppSent(maria.WaID)
 	post(t, fake, second.url+"whatsapp/webhook", fake.WhatsAppStatus(sent[1].ID, "failed",
 		metafake.StatusError{Code: 131026, Title: "Message undeliverable", Details: "The recipient's phone is not on WhatsApp any more"}))
-	r = host.await(t, "failed receipt", func(ev *sdk.Event) bool {
+	r = host.Await(t, "failed receipt", func(ev *sdk.Event) bool {
 		return ev.GetDeliveryReceipt().GetStatus() == pb.DeliveryStatus_DELIVERY_STATUS_FAILED
 	})
 	if dr := r.GetDeliveryReceipt(); dr.GetMessageEventId() != "out-2" || !strings.Contains(dr.GetReason(), "not on WhatsApp any more") || !strings.Contains(dr.GetReason(), "131026") {
@@ -233,9 +233,9 @@ func TestWhatsAppDeliverAndStatuses(t *testing.T) {
 	// A status of a message someone else sent from the number is acknowledged and ignored.
 	foreign := metafake.WhatsAppPayload(metafake.PhoneNumberID, map[string]any{"statuses": []map[string]any{
 		{"id": "wamid.other", "status": "delivered", "timestamp": "1700000000", "recipient_id": maria.WaID}}})
-	before := len(host.all())
+	before := len(host.Events())
 	post(t, fake, second.url+"whatsapp/webhook", foreign)
-	if len(host.all()) != before {
+	if len(host.Events()) != before {
 		t.Error("a status of an unknown message reached the hub")
 	}
 }
@@ -258,7 +258,7 @@ func TestWhatsAppWindow(t *testing.T) {
 	t0 := clk.Now()
 	payload, _ := fake.WhatsAppText(maria, "hello")
 	post(t, fake, hook, payload)
-	host.await(t, "the customer's message", withText("hello"))
+	host.Await(t, "the customer's message", withText("hello"))
 
 	clk.set(t0.Add(23*time.Hour + 59*time.Minute))
 	if err := deliver(inst.p, mariaKey, "out-1", "within the window"); err != nil {
@@ -276,7 +276,7 @@ func TestWhatsAppWindow(t *testing.T) {
 	// The customer writes again: the window opens again.
 	payload, _ = fake.WhatsAppText(maria, "are you still there?")
 	post(t, fake, hook, payload)
-	host.await(t, "the second message", withText("are you still there?"))
+	host.Await(t, "the second message", withText("are you still there?"))
 	if err := deliver(inst.p, mariaKey, "out-3", "yes!"); err != nil {
 		t.Errorf("after the customer wrote again: %v", err)
 	}
@@ -296,7 +296,7 @@ func TestWhatsAppTemplateFallback(t *testing.T) {
 	t0 := clk.Now()
 	payload, _ := fake.WhatsAppText(maria, "hello")
 	post(t, fake, hook, payload)
-	host.await(t, "the customer's message", withText("hello"))
+	host.Await(t, "the customer's message", withText("hello"))
 
 	clk.set(t0.Add(25 * time.Hour))
 	if err := deliver(inst.p, mariaKey, "out-1", "sorry for the wait"); err != nil {
@@ -313,7 +313,7 @@ func TestWhatsAppTemplateFallback(t *testing.T) {
 	if !jsonEqual(body, want) {
 		t.Errorf("template body = %v\nwant %v", body, want)
 	}
-	note := host.await(t, "the note to the agent", func(ev *sdk.Event) bool { return ev.GetId() == "wa-template:out-1" })
+	note := host.Await(t, "the note to the agent", func(ev *sdk.Event) bool { return ev.GetId() == "wa-template:out-1" })
 	if dr := note.GetDeliveryReceipt(); dr.GetMessageEventId() != "out-1" || !strings.Contains(dr.GetReason(), "reopen_chat") {
 		t.Errorf("note = %v", dr)
 	}
@@ -331,7 +331,7 @@ func TestWhatsAppTemplateFallback(t *testing.T) {
 	// The customer answers the template: replies go out as text again.
 	payload, _ = fake.WhatsAppText(maria, "I'm here")
 	post(t, fake, hook, payload)
-	host.await(t, "the answer", withText("I'm here"))
+	host.Await(t, "the answer", withText("I'm here"))
 	if err := deliver(inst.p, mariaKey, "out-3", "great"); err != nil {
 		t.Errorf("after the answer: %v", err)
 	}
@@ -353,7 +353,7 @@ func TestWhatsAppWindowAfterRestartWithoutState(t *testing.T) {
 		first := startInstance(t, host, whatsappConfig(fake, extra), clk)
 		payload, _ := fake.WhatsAppText(maria, "hello")
 		post(t, fake, first.url+"whatsapp/webhook", payload)
-		host.await(t, "the customer's message", withText("hello"))
+		host.Await(t, "the customer's message", withText("hello"))
 		first.stop()
 
 		clk.set(clk.Now().Add(30 * time.Hour))
@@ -384,7 +384,7 @@ func TestWhatsAppStateDir(t *testing.T) {
 	first := startInstance(t, host, whatsappConfig(fake, map[string]any{"state_dir": dir}), clk)
 	payload, _ := fake.WhatsAppText(maria, "hello")
 	post(t, fake, first.url+"whatsapp/webhook", payload)
-	host.await(t, "the customer's message", withText("hello"))
+	host.Await(t, "the customer's message", withText("hello"))
 	first.stop()
 
 	data, err := os.ReadFile(filepath.Join(dir, "social-test.json"))
@@ -424,7 +424,7 @@ func TestWhatsAppSendErrors(t *testing.T) {
 	inst := startInstance(t, host, whatsappConfig(fake, nil), nil)
 	payload, _ := fake.WhatsAppText(maria, "hello")
 	post(t, fake, inst.url+"whatsapp/webhook", payload)
-	host.await(t, "the customer's message", withText("hello"))
+	host.Await(t, "the customer's message", withText("hello"))
 
 	fake.FailNext(messagesPath, metafake.GraphError{Status: 400, Message: "(#131026) Message Undeliverable", Type: "OAuthException", Code: 131026})
 	if reason := rejected(t, deliver(inst.p, mariaKey, "out-1", "x")); !strings.Contains(reason, "WhatsApp refused the message") || !strings.Contains(reason, "131026") {
