@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -244,10 +243,8 @@ func TestPrometheusScrapesAScriptedDay(t *testing.T) {
 
 // scriptedDay holds the hub the script drives and what it did.
 type scriptedDay struct {
-	t   *testing.T
-	h   *hubProc
-	mu  sync.Mutex
-	all []*customer
+	t *testing.T
+	h *hubProc
 
 	accepted, rejected, timedOut, withdrawn, breaches, abandoned, restarts int
 }
@@ -257,9 +254,6 @@ func (d *scriptedDay) customer(name string) *customer {
 	c := newCustomer(d.t, d.h.url, name, strings.ToLower(name)+"@example.com")
 	go c.run(ctxTimeout(d.t, 3*time.Minute))
 	c.waitStarted(d.t)
-	d.mu.Lock()
-	d.all = append(d.all, c)
-	d.mu.Unlock()
 	d.t.Cleanup(c.stop)
 	return c
 }

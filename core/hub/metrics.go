@@ -31,6 +31,7 @@ type metrics struct {
 	firstResponse   *prometheus.HistogramVec
 	postProcessing  *prometheus.HistogramVec
 	decisionSeconds *prometheus.HistogramVec
+	decisions       map[string]prometheus.Observer // decisionSeconds by event, resolved once
 	presence        *prometheus.CounterVec
 	expertOffline   *prometheus.CounterVec
 }
@@ -102,8 +103,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, s := range []string{"agent", "expert"} {
 		m.presence.WithLabelValues(s)
 	}
+	m.decisions = make(map[string]prometheus.Observer, len(decisionEvents))
 	for _, e := range decisionEvents {
-		m.decisionSeconds.WithLabelValues(e)
+		m.decisions[e] = m.decisionSeconds.WithLabelValues(e)
 	}
 	reg.MustRegister(m.offers, m.conversations, m.teamChats, m.messages, m.slaBreaches, m.transfers, m.transfersBack,
 		m.queueWait, m.firstResponse, m.postProcessing, m.decisionSeconds, m.presence, m.expertOffline)
@@ -228,6 +230,7 @@ func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
+	channels := map[string][]string{} // by tenant, read once per scrape
 	for _, q := range queues {
 		t, id := q.Queue.Tenant, q.Queue.ID
 		gauge(descWaiting, float64(q.Waiting), t, id)
@@ -244,7 +247,11 @@ func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
 		for i, s := range routing.States {
 			gauge(descQueueAgents, float64(q.Agents[i]), t, id, s.String())
 		}
-		known := h.channels.of(t)
+		known, ok := channels[t]
+		if !ok {
+			known = h.channels.of(t)
+			channels[t] = known
+		}
 		for _, ch := range known {
 			gauge(descActive, float64(q.Active[ch]), t, id, ch)
 		}

@@ -111,7 +111,7 @@ func (h *Hub) decide(ctx context.Context, name string, event func(r *routing.Rou
 	h.mu.Lock()
 	start := time.Now()
 	ds, err := event(h.router, h.now())
-	h.metrics.decisionSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	h.metrics.decisions[name].Observe(time.Since(start).Seconds())
 	ds = slices.Clone(ds) // the engine reuses its slice
 	h.carryMu.Lock()
 	h.mu.Unlock()
